@@ -1,0 +1,98 @@
+"""`coursekit grade ASSIGNMENT SUBMISSION`: grade one submission, or a folder of them.
+
+One submission (a folder or a .zip): prints the score per question, the total and the
+time, and writes results.json with --results. A folder holding several .zip files (or
+sub-folders, one per student): grades them with --jobs workers and writes one CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from coursekit.grade.local import GradeResult, grade_submission
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", help="assignment name, e.g. a2_neural_nets")
+    parser.add_argument("submission", type=Path,
+                        help="a submission (.zip or folder), or a folder of submissions")
+    parser.add_argument("--results", type=Path, help="where to write results.json (one submission)")
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                        help="device graders give student code (default: cpu)")
+    parser.add_argument("--only", default="", help="comma-separated question ids to grade")
+    parser.add_argument("--retrain", action="store_true",
+                        help="re-run each student's training under the epoch budget (GPU runner)")
+    parser.add_argument("--zip", type=Path, help="the autograder zip (default: autograder/dist/<a>-gradescope.zip)")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once (batch mode)")
+    parser.add_argument("--csv", type=Path, default=Path("scores.csv"), help="batch mode: the scores file")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per submission")
+
+
+def is_batch(path: Path) -> bool:
+    """A folder of submissions rather than one: it holds zips or folders, not the answers."""
+    if not path.is_dir():
+        return False
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    return bool(entries) and all(p.suffix.lower() == ".zip" or p.is_dir() for p in entries) \
+        and len(entries) > 1 and not any(p.suffix in (".py", ".ipynb") for p in entries)
+
+
+def print_summary(name: str, result: GradeResult, out=sys.stdout) -> None:
+    print(f"{name}: {result.score:g} / {result.max_score:g} points in {result.wall_seconds:.1f} s", file=out)
+    for qid, (score, top) in result.by_question().items():
+        print(f"  {qid:<28} {score:g} / {top:g}", file=out)
+    for t in result.results["tests"]:
+        if t["score"] < t["max_score"]:
+            first = (t.get("output") or "").strip().splitlines()[:1]
+            print(f"    lost {t['max_score'] - t['score']:g}: {t['name']}"
+                  + (f" - {first[0][:150]}" if first else ""), file=out)
+    if result.results.get("output"):
+        print("  notes: " + result.results["output"].replace("\n", "\n         "), file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    only = tuple(q for q in args.only.split(",") if q)
+    common = dict(device=args.device, only=only, retrain=args.retrain, autograder_zip=args.zip,
+                  timeout=args.timeout)
+    if not is_batch(args.submission):
+        try:
+            result = grade_submission(args.assignment, args.submission, results=args.results, **common)
+        except (FileNotFoundError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print_summary(args.submission.name, result)
+        return 0
+    subs = sorted(p for p in args.submission.iterdir() if not p.name.startswith("."))
+
+    def one(path: Path):
+        try:
+            return path, grade_submission(args.assignment, path, **common), ""
+        except Exception as exc:  # one broken submission must not stop the batch
+            return path, None, f"{type(exc).__name__}: {exc}"
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        def tqdm(it, **_):
+            return it
+    rows = []
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for path, result, error in tqdm(pool.map(one, subs), total=len(subs), desc="grading"):
+            row = {"submission": path.name, "score": result.score if result else "",
+                   "max_score": result.max_score if result else "", "error": error}
+            if result:
+                for qid, (score, _) in result.by_question().items():
+                    row[qid] = score
+            rows.append(row)
+    fields = ["submission", "score", "max_score"] + sorted(
+        {k for r in rows for k in r} - {"submission", "score", "max_score", "error"}) + ["error"]
+    with open(args.csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"graded {len(rows)} submissions -> {args.csv}")
+    return 0 if all(not r["error"] for r in rows) else 1

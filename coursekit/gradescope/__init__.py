@@ -1,0 +1,1 @@
+"""Gradescope packaging (`package`) and the per-submission entry point (`run`)."""

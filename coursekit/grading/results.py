@@ -1,0 +1,83 @@
+"""Gradescope's results.json, built from the list of tests the autograder expects.
+
+Every expected test appears, whether it ran or not: a test that never ran scores 0
+with the reason. The file is written atomically (temporary file + rename), so a
+reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+NOT_RUN = "not run: {reason}"
+
+
+def build_results(expected: list[dict], records: dict, notes: list[str], execution_time: float,
+                  stopped_reason: str = "the grading run ended before this test") -> dict:
+    """The results document.
+
+    `expected`: the autograder's tests_manifest.json entries (id, name, number,
+    max_score, question, visibility, tags, leaderboard). `records`: TestRecord per id
+    for the tests that ran. `notes`: messages about the submission as a whole.
+    """
+    tests, board = [], []
+    for entry in expected:
+        rec = records.get(entry["id"])
+        result = {
+            "name": entry["name"],
+            "score": round(float(rec.score), 4) if rec else 0.0,
+            "max_score": float(entry["max_score"]),
+            "status": rec.status if rec else "failed",
+            "output": rec.output if rec else NOT_RUN.format(reason=stopped_reason),
+            "visibility": entry.get("visibility", "visible"),
+            "extra_data": {"id": entry["id"], "question": entry["question"]},
+        }
+        if entry.get("number"):
+            result["number"] = entry["number"]
+        if entry.get("tags"):
+            result["tags"] = list(entry["tags"])
+        tests.append(result)
+        if entry.get("leaderboard"):
+            column, order = entry["leaderboard"]
+            value = rec.leaderboard[2] if rec and rec.leaderboard else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                value = 0
+            row = {"name": column, "value": value}
+            if order == "asc":
+                row["order"] = "asc"
+            board.append(row)
+    doc = {
+        "score": round(sum(t["score"] for t in tests), 4),
+        "execution_time": int(round(execution_time)),
+        "output": "\n".join(notes),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    if board:
+        doc["leaderboard"] = board
+    return doc
+
+
+def write_atomic(path: Path, doc: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,119 @@
+"""Sandwich layers: common sequences of layers fused into one forward/backward pair."""
+from .layers import *
+
+
+def affine_relu_forward(x, w, b):
+    """An affine layer followed by a ReLU.
+
+    Inputs:
+    - x: array of shape (N, d_1, ..., d_k), input to the affine layer.
+    - w: array of shape (D, M), b: array of shape (M,), its weights and biases.
+
+    Returns a tuple of:
+    - out: array of shape (N, M), output of the ReLU.
+    - cache: what affine_relu_backward needs.
+    """
+    ### BEGIN SOLUTION
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    cache = (fc_cache, relu_cache)
+    ### END SOLUTION
+    return out, cache
+
+
+def affine_relu_backward(dout, cache):
+    """Backward pass of the affine-ReLU layer.
+
+    Inputs:
+    - dout: array of shape (N, M), upstream gradient.
+    - cache: from affine_relu_forward.
+
+    Returns a tuple (dx, dw, db) shaped like (x, w, b).
+    """
+    ### BEGIN SOLUTION
+    fc_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    ### END SOLUTION
+    return dx, dw, db
+
+
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    """Affine layer, then batch normalization, then ReLU.
+
+    Inputs:
+    - x, w, b: as in affine_forward; the affine output has shape (N, M).
+    - gamma, beta: arrays of shape (M,), batch normalization scale and shift.
+    - bn_param: dict passed to batchnorm_forward (mode, running averages, ...).
+
+    Returns a tuple of:
+    - out: array of shape (N, M).
+    - cache: what affine_bn_relu_backward needs.
+    """
+    ### BEGIN SOLUTION
+    a, fc_cache = affine_forward(x, w, b)
+    n, bn_cache = batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(n)
+    cache = (fc_cache, bn_cache, relu_cache)
+    ### END SOLUTION
+    return out, cache
+
+
+def affine_bn_relu_backward(dout, cache):
+    """Backward pass of the affine-batchnorm-ReLU layer.
+
+    Inputs:
+    - dout: array of shape (N, M), upstream gradient.
+    - cache: from affine_bn_relu_forward.
+
+    Returns a tuple (dx, dw, db, dgamma, dbeta) shaped like (x, w, b, gamma, beta).
+    """
+    ### BEGIN SOLUTION
+    fc_cache, bn_cache, relu_cache = cache
+    dn = relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = batchnorm_backward_alt(dn, bn_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    ### END SOLUTION
+    return dx, dw, db, dgamma, dbeta
+
+
+def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
+    """Affine layer, then layer normalization, then ReLU.
+
+    Inputs:
+    - x, w, b: as in affine_forward; the affine output has shape (N, M).
+    - gamma, beta: arrays of shape (M,), layer normalization scale and shift.
+    - ln_param: dict passed to layernorm_forward.
+
+    Returns a tuple of:
+    - out: array of shape (N, M).
+    - cache: what affine_ln_relu_backward needs.
+    """
+    ### BEGIN SOLUTION
+    a, fc_cache = affine_forward(x, w, b)
+    n, ln_cache = layernorm_forward(a, gamma, beta, ln_param)
+    out, relu_cache = relu_forward(n)
+    cache = (fc_cache, ln_cache, relu_cache)
+    ### END SOLUTION
+    return out, cache
+
+
+def affine_ln_relu_backward(dout, cache):
+    """Backward pass of the affine-layernorm-ReLU layer.
+
+    Inputs:
+    - dout: array of shape (N, M), upstream gradient.
+    - cache: from affine_ln_relu_forward.
+
+    Returns a tuple (dx, dw, db, dgamma, dbeta) shaped like (x, w, b, gamma, beta).
+    """
+    ### BEGIN SOLUTION
+    fc_cache, ln_cache, relu_cache = cache
+    dn = relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = layernorm_backward(dn, ln_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    ### END SOLUTION
+    return dx, dw, db, dgamma, dbeta
+
+
+# ---- Convolutional sandwich layers ----
