@@ -172,9 +172,10 @@ def _type(value: Any) -> str:
 
 def _display_path(path: Path) -> str:
     try:
-        return os.path.relpath(path)  # relative to the cwd: short, clickable
+        rel = os.path.relpath(path)  # relative to the cwd: short, clickable
     except ValueError:  # another drive on Windows
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def _resolve_manifest(path: str | os.PathLike) -> Path:
@@ -192,11 +193,13 @@ def _resolve_manifest(path: str | os.PathLike) -> Path:
 def load_assignment(path: str | os.PathLike, check_sources: bool | None = None) -> Assignment:
     """Load `assignment.toml` (or the folder holding it) and validate it.
 
-    check_sources: verify that the notebooks named in `cells` and `checkpoints` exist
-    next to the manifest and hold the listed `grade_id`s. None (default) checks
-    whenever the manifest sits in a source folder, i.e. one that holds at least one of
-    the submission files; a bare copy of the manifest (as in an autograder zip) is not
-    checked against files it does not have.
+    check_sources: validate the manifest against its source folder: the folder is
+    named after the assignment, the notebooks named in `cells` and `checkpoints`
+    exist there and hold the listed `grade_id`s, the questions' files exist. None
+    (default) checks whenever the manifest sits in a source folder, i.e. one that
+    holds at least one of the submission files; a bare copy of the manifest (as in
+    an autograder zip, e.g. /autograder/source/assignment.toml) is only checked for
+    what it says itself.
     """
     manifest = _resolve_manifest(path)
     r = _Reader(manifest)
@@ -215,10 +218,6 @@ def load_assignment(path: str | os.PathLike, check_sources: bool | None = None) 
     name = r.string(a["name"], "assignment.name")
     if not ID_PATTERN.match(name):
         raise r.fail("assignment.name", f"must match [a-z0-9_]+, got {name!r}")
-    # A manifest copied into an autograder zip sits in a folder of another name.
-    if name != manifest.parent.name and manifest.parent.name != "source":
-        raise r.fail("assignment.name",
-                     f"{name!r} must equal the folder name {manifest.parent.name!r}")
     title = r.string(a["title"], "assignment.title")
     python_path = r.relpaths(a.get("python_path", ["."]), "assignment.python_path")
     datasets = r.strings(a.get("datasets", []), "assignment.datasets")
@@ -250,8 +249,12 @@ def load_assignment(path: str | os.PathLike, check_sources: bool | None = None) 
         checkpoints=checkpoints, questions=questions,
     )
     if check_sources is None:
+        # A manifest copied into an autograder zip sits alone, in a folder of another name.
         check_sources = any((manifest.parent / f).exists() for f in files)
     if check_sources:
+        if name != manifest.parent.name:
+            raise r.fail("assignment.name",
+                         f"{name!r} must equal the folder name {manifest.parent.name!r}")
         _check_sources(r, assignment)
     return assignment
 

@@ -81,8 +81,9 @@ def grade(build):
     """grade(a, submission, only=None, device="cpu", retrain=False) -> GradeResult."""
 
     def run(name: str, submission, only=None, device: str = "cpu", retrain: bool = False, **kw):
-        return grade_submission(name, submission, autograder_zip=build.autograder_zip(name),
-                                only=tuple(only or ()), device=device, retrain=retrain, **kw)
+        kw.setdefault("autograder_zip", build.autograder_zip(name))
+        return grade_submission(name, submission, only=tuple(only or ()), device=device,
+                                retrain=retrain, **kw)
 
     return run
 

@@ -65,7 +65,8 @@ def test_fc_init(student):
     dims = [D] + hidden + [C]
     for k in range(1, 5):
         W = rs.randn(dims[k - 1], dims[k]) * 0.03
-        assert params["W%d" % k].dtype == np.float64, "W%d has dtype %s, expected float64 (the dtype argument)" % (k, params["W%d" % k].dtype)
+        assert params["W%d" % k].dtype == np.float64, \
+            "W%d has dtype %s, expected float64 (the dtype argument)" % (k, params["W%d" % k].dtype)
         check_array("W%d" % k, params["W%d" % k], W, tol=1e-10)
         check_array("b%d" % k, params["b%d" % k], np.zeros(dims[k]), tol=1e-12)
 

@@ -397,7 +397,7 @@ def _extract(archive_path: Path, archive: dict, spec: dict, wanted, folder: Path
                     raise FetchError(f"{archive_path.name}: {e}") from None
                 left.discard(fname)
     except (tarfile.TarError, EOFError, OSError) as e:
-        raise FetchError(f"{archive_path}: not a readable tar archive ({e})") from None
+        raise FetchError(f"{archive_path}: cannot extract ({type(e).__name__}: {e})") from None
     if left:
         raise FetchError(f"{archive_path.name}: has no {', '.join(prefix + f for f in sorted(left))}")
 

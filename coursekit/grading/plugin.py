@@ -125,6 +125,9 @@ class GradingPlugin:
             output = self.sandbox.take_output().strip()
             if output:
                 rec = self.records[tid]
+                room = max(500, MAX_OUTPUT_CHARS - len(rec.output))
+                if len(output) > room:
+                    output = output[:room] + f"\n... (output cut at {room} characters)"
                 rec.output = (rec.output + "\n\nOutput of your code:\n" + output).strip()
 
     def _record(self, item, tid, report, call) -> None:

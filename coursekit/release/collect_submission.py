@@ -13,7 +13,6 @@ Standard library only.
 """
 
 import argparse
-import base64
 import html
 import json
 import os

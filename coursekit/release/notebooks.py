@@ -95,6 +95,24 @@ def check_markers(nb: nbformat.NotebookNode, name: str) -> None:
                                    "nbgrader 'task: true' metadata")
 
 
+def check_metadata(nb: nbformat.NotebookNode, name: str) -> None:
+    """nbgrader's metadata rules, reported with the cell they fail on."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+    validator = MetadataValidator()
+    for i, cell in enumerate(nb.cells):
+        try:
+            validator.validate_cell(cell)
+        except ValidationError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ReleaseError(f"{describe_cell(name, i, cell)}: invalid nbgrader metadata: "
+                               f"{first}") from None
+    try:
+        validator.validate_nb(nb)
+    except ValidationError as exc:
+        raise ReleaseError(f"{name}: invalid nbgrader metadata: {exc}") from None
+
+
 def _clean(nb: nbformat.NotebookNode) -> None:
     for key in _VOLATILE_NB_METADATA:
         nb.metadata.pop(key, None)
@@ -116,11 +134,11 @@ class NotebookReleaser:
         self._chain = [LockCells(), ClearSolutions(), ClearOutput(), CheckCellMetadata(),
                        ComputeChecksums(), ClearHiddenTests(), ClearMarkScheme(),
                        ComputeChecksums(), CheckCellMetadata()]
-        self._check = CheckCellMetadata()
 
     def student(self, nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         """The released notebook: solutions stubbed, hidden tests gone, no outputs."""
         check_markers(nb, name)
+        check_metadata(nb, name)
         out = copy.deepcopy(nb)
         resources: dict = {}
         for pre in self._chain:
@@ -134,10 +152,7 @@ class NotebookReleaser:
     def solution(self, nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         """The solution notebook: marker lines removed, no outputs, metadata kept."""
         check_markers(nb, name)
-        try:
-            self._check.preprocess(copy.deepcopy(nb), {})
-        except Exception as exc:
-            raise ReleaseError(f"{name}: nbgrader metadata is invalid: {exc}") from None
+        check_metadata(nb, name)
         out = copy.deepcopy(nb)
         for cell in out.cells:
             lines = cell.source.split("\n")

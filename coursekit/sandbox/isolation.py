@@ -100,8 +100,12 @@ def _processes():
             yield int(name)
 
 
-def stray_processes(uid: int | None, keep: set[int]) -> list[int]:
-    """Processes to end: our re-parented orphans, and anything the student user runs."""
+def stray_processes(keep: set[int]) -> list[int]:
+    """Our children and re-parented orphans: as a subreaper, every process the student
+    process started ends up here once its parent is gone.
+
+    (Not "every process of the student user": other gradings may run beside this one.)
+    """
     me = os.getpid()
     found = []
     for pid in _processes():
@@ -113,14 +117,13 @@ def stray_processes(uid: int | None, keep: set[int]) -> list[int]:
         ppid = int(fields.get("PPid", "0") or 0)
         if fields.get("State", "").startswith("Z") and ppid != me:
             continue  # already dead; its parent reaps it
-        uids = fields.get("Uid", "").split()
-        if ppid == me or (uid is not None and uids and int(uids[0]) == uid):
+        if ppid == me:
             found.append(pid)
     return found
 
 
-def kill_everything(pgid: int | None, uid: int | None, keep: set[int] = frozenset()) -> None:
-    """SIGKILL the student's process group, its orphans and (as root) its user's processes.
+def kill_everything(pgid: int | None, keep: set[int] = frozenset()) -> None:
+    """SIGKILL the student's process group, then every descendant re-parented to us.
 
     Repeats until nothing is left, since a process may fork while we look.
     `keep` names our own legitimate children (none, normally).
@@ -131,7 +134,7 @@ def kill_everything(pgid: int | None, uid: int | None, keep: set[int] = frozense
         except (ProcessLookupError, PermissionError):
             pass
     for _ in range(50):
-        strays = stray_processes(uid, set(keep))
+        strays = stray_processes(set(keep))
         if not strays:
             return
         for pid in strays:

@@ -51,12 +51,18 @@ def test_discover_assignments_sorted(tmp_path, demo_source):
 
 def test_bare_manifest_copy_skips_source_checks(tmp_path, demo_source):
     # The autograder side may carry the manifest without the notebooks it names.
-    bare = tmp_path / "elsewhere" / "demo"
+    # There it sits in a folder not named after the assignment (/autograder/source/).
+    bare = tmp_path / "elsewhere" / "source"
     bare.mkdir(parents=True)
     shutil.copy(demo_source / "assignment.toml", bare)
     assert load_assignment(bare).question("nb_square").cells == [("Demo.ipynb", "square")]
-    with pytest.raises(ManifestError, match="does not exist"):
+    assert load_assignment(bare).name == "demo"
+    with pytest.raises(ManifestError, match="must equal the folder name 'source'"):
         load_assignment(bare, check_sources=True)
+    (bare.parent / "demo").mkdir()
+    shutil.copy(demo_source / "assignment.toml", bare.parent / "demo")
+    with pytest.raises(ManifestError, match="does not exist"):
+        load_assignment(bare.parent / "demo", check_sources=True)
 
 
 ADD_Q = 'id = "add"\ntitle = "Addition"\npoints = 1\nfiles = ["calc/ops.py"]'
