@@ -123,7 +123,8 @@ def _encode_value(value, buffers, make_handle, depth):
                 for k, v in value.items()
             ]
         }
-    array = value if type(value) is np.ndarray else _tensor_to_numpy(value)
+    # Subclasses travel as their plain data: their methods never reach the parent.
+    array = value.view(np.ndarray) if isinstance(value, np.ndarray) else _tensor_to_numpy(value)
     if type(array) is np.ndarray:
         dt = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
         if dt.str in ALLOWED_DTYPES:

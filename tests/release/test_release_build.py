@@ -23,7 +23,7 @@ def tree(root):
             for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
-def build(source_root, out, names=("demo",)):
+def build_demo(source_root, out, names=("demo",)):
     return release_all([load_assignment(source_root / n) for n in names], out)
 
 
@@ -32,7 +32,7 @@ def two_builds(tmp_path_factory, demo_dir):
     """The demo built twice: from the fixture, and from a copy elsewhere with other
     mtimes, permissions and junk, so nothing but content can make them differ."""
     first = tmp_path_factory.mktemp("first")
-    build(demo_dir.parent, first)
+    build_demo(demo_dir.parent, first)
     copy_root = tmp_path_factory.mktemp("copy") / "source"
     shutil.copytree(demo_dir, copy_root / "demo")
     for path in (copy_root / "demo").rglob("*"):
@@ -42,7 +42,7 @@ def two_builds(tmp_path_factory, demo_dir):
     (copy_root / "demo" / ".ipynb_checkpoints").mkdir()
     (copy_root / "demo" / ".ipynb_checkpoints" / "Demo-checkpoint.ipynb").write_text("{}")
     second = tmp_path_factory.mktemp("second")
-    build(copy_root, second)
+    build_demo(copy_root, second)
     return first, second
 
 
@@ -196,13 +196,13 @@ def test_checkpoints_survive_rebuilds_and_join_the_submission(demo_source, tmp_p
     toml.write_text(toml.read_text().replace(
         '"Demo.ipynb"]\nmax_file_mb = 5', '"Demo.ipynb", "checkpoints/mean.npy"]\nmax_file_mb = 5')
         + '\n[[checkpoints]]\nfile = "checkpoints/mean.npy"\nnotebook = "Demo.ipynb"\n')
-    result = build(demo_source.parent, tmp_path)["demo"]
+    result = build_demo(demo_source.parent, tmp_path)["demo"]
     assert result.solutions.missing_checkpoints == ["checkpoints/mean.npy"]
     ckpt = tmp_path / "solutions" / "demo" / "checkpoints" / "mean.npy"
     ckpt.parent.mkdir()
     ckpt.write_bytes(b"weights")
     (tmp_path / "solutions" / "demo" / "stale.txt").write_text("left over from a run")
-    result = build(demo_source.parent, tmp_path)["demo"]
+    result = build_demo(demo_source.parent, tmp_path)["demo"]
     assert result.solutions.missing_checkpoints == []
     assert ckpt.read_bytes() == b"weights"
     assert not (tmp_path / "solutions" / "demo" / "stale.txt").exists()
