@@ -458,7 +458,11 @@ def fetch(names=None, dest=None, mirror=None, flat: bool = False, registry: dict
     for name in names or list(registry["datasets"]):
         spec = _dataset_spec(registry, name)
         folder = dataset_folder(dest, spec, flat)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            errors.append(f"{name}: cannot create {folder} ({e.strerror or e})")
+            continue
         todo = []
         for fname, fspec in spec["files"].items():
             status = check_file(name, folder, fname, fspec)
