@@ -38,6 +38,12 @@ checkpoints: $(STAMP) data
 release: $(STAMP) data
 	$(PY) -m coursekit release
 
+# One BLAS/OpenMP thread per process: on a small shared machine extra threads spin and
+# slow notebooks and training several times over. Override by exporting them.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

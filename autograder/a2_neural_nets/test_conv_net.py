@@ -61,7 +61,7 @@ def _oracle(params, X, y, reg):
     loss = F.cross_entropy(scores, torch.tensor(y)) + 0.5 * reg * sum(
         (t[k] ** 2).sum() for k in ("W1", "W2", "W3"))
     grads = torch.autograd.grad(loss, [t[k] for k in KEYS])
-    return float(loss), {k: g.numpy() for k, g in zip(KEYS, grads)}
+    return float(loss.detach()), {k: g.numpy() for k, g in zip(KEYS, grads)}
 
 
 def _set_params(net, params):

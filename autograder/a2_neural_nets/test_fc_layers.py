@@ -19,7 +19,10 @@ def _affine(x, w, b):
 @number("1.1.1")
 @timeout(30)
 def test_affine_forward(student):
-    """affine_forward on fresh inputs: an (N, d1, d2) batch and a flat (N, D) one."""
+    """affine_forward on fresh inputs
+
+    An (N, d1, d2) batch and a flat (N, D) one; relative tolerance 1e-10.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(20241)
     for shape in [(3, 4, 5), (6, 7)]:
@@ -35,7 +38,11 @@ def test_affine_forward(student):
 @number("1.1.2")
 @timeout(30)
 def test_affine_backward(student):
-    """dx, dw, db against centred differences (tolerance 1e-8), x of shape (5, 2, 3)."""
+    """affine_backward: dx, dw, db
+
+    Against centred differences of the forward pass (relative tolerance 1e-8), for x of
+    shape (5, 2, 3).
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(20242)
     x = rng.standard_normal((5, 2, 3))
@@ -53,7 +60,10 @@ def test_affine_backward(student):
 @number("1.1.3")
 @timeout(30)
 def test_relu_forward(student):
-    """relu_forward on a (6, 5) array holding negative values, positive values and zeros."""
+    """relu_forward on fresh inputs
+
+    A (6, 5) array holding negative values, positive values and exact zeros.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(20243)
     x = rng.standard_normal((6, 5))
@@ -66,8 +76,11 @@ def test_relu_forward(student):
 @number("1.1.4")
 @timeout(30)
 def test_relu_backward(student):
-    """relu_backward: centred differences away from 0 (tolerance 1e-8), and a zero
-    gradient where the input is exactly 0."""
+    """relu_backward: dx
+
+    Against centred differences away from 0 (relative tolerance 1e-8), and exactly 0
+    where the input is exactly 0.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(20244)
     x = rng.standard_normal((7, 6))

@@ -25,7 +25,11 @@ def _svm_loss(x, y):
 @number("1.2.1")
 @timeout(30)
 def test_softmax_loss(student):
-    """Loss value and gradient (centred differences, tolerance 1e-6) on (10, 7) scores."""
+    """softmax_loss: loss and dx
+
+    Loss against the log-sum-exp formula, dx against centred differences (relative
+    tolerance 1e-6), on (10, 7) scores.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(30251)
     x = rng.standard_normal((10, 7))
@@ -39,8 +43,11 @@ def test_softmax_loss(student):
 @number("1.2.2")
 @timeout(30)
 def test_softmax_loss_large_scores(student):
-    """Scores offset by +-1000 (where exp overflows unless each row's maximum is
-    subtracted first): finite, correct loss and gradient."""
+    """softmax_loss with scores around +-1000
+
+    exp overflows there unless each row's maximum is subtracted first; the loss and dx
+    must be finite and right.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(30252)
     x = 3.0 * rng.standard_normal((12, 5)) + 1000.0
@@ -58,8 +65,11 @@ def test_softmax_loss_large_scores(student):
 @number("1.2.3")
 @timeout(30)
 def test_svm_loss(student):
-    """Loss value and gradient (centred differences, tolerance 1e-7) on (30, 6) scores,
-    kept away from the hinge's kink."""
+    """svm_loss: loss and dx
+
+    On (30, 6) scores kept away from the hinge's kink; dx against centred differences
+    (relative tolerance 1e-7).
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(30253)
     n, c = 30, 6

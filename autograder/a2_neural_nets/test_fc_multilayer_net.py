@@ -53,8 +53,12 @@ def _net(student, hidden_dims, reg=0.0, **kwargs):
 @number("1.5.1")
 @timeout(30)
 def test_fc_init(student):
-    """Keys W1..W4 and b1..b4 only; weights drawn layer by layer with
-    np.random.randn(...) * weight_scale; zero biases; parameters in the requested dtype."""
+    """FullyConnectedNet initialization
+
+    Keys W1..W4 and b1..b4 only; weights drawn layer by layer with
+    np.random.randn(...) * weight_scale; zero biases; parameters in the requested dtype
+    (float32 by default).
+    """
     hidden = [7, 6, 5]
     student.seed(8086)
     params = _net(student, hidden, weight_scale=0.03).params
@@ -81,7 +85,10 @@ def test_fc_init(student):
 @number("1.5.2")
 @timeout(30)
 def test_fc_scores(student):
-    """Test-time scores (y=None) of a net with hidden layers [8, 7] on inputs of shape (5, 2, 5)."""
+    """FullyConnectedNet test-time scores
+
+    Hidden layers [8, 7], inputs of shape (5, 2, 5), given parameters.
+    """
     params, X, _ = _problem(8087, [8, 7])
     net = _net(student, [8, 7])
     net.params = params
@@ -92,8 +99,11 @@ def test_fc_scores(student):
 @number("1.5.3")
 @timeout(30)
 def test_fc_loss(student):
-    """Training loss of a net with hidden layers [6, 6, 6], without and with L2
-    regularization (0.5 * reg * sum of every W**2)."""
+    """FullyConnectedNet training loss
+
+    Hidden layers [6, 6, 6], without and with L2 regularization (0.5 * reg * sum of
+    every W**2).
+    """
     params, X, y = _problem(8088, [6, 6, 6])
     for reg in (0.0, 0.9):
         net = _net(student, [6, 6, 6], reg=reg)
@@ -106,8 +116,11 @@ def test_fc_loss(student):
 @number("1.5.4")
 @timeout(90)
 def test_fc_gradients(student):
-    """Every gradient against centred differences of the regularized loss
-    (tolerance 1e-7), for nets with one and with three hidden layers."""
+    """FullyConnectedNet gradients
+
+    Every gradient against centred differences of the regularized loss (relative
+    tolerance 1e-7), for nets with one and with three hidden layers.
+    """
     for hidden, reg, seed in (([9], 0.3, 8089), ([7, 6, 5], 0.45, 8090)):
         params, X, y = _problem(seed, hidden)
         L = len(hidden) + 1

@@ -20,8 +20,11 @@ def _arrays(seed, shape=(4, 6)):
 @number("1.6.1")
 @timeout(30)
 def test_sgd_momentum(student):
-    """One step from a given velocity and momentum 0.8, then two steps from default
-    settings (learning_rate 1e-2, momentum 0.9, zero velocity)."""
+    """sgd_momentum update
+
+    One step from a given velocity with momentum 0.8, then two steps from the defaults
+    (learning_rate 1e-2, momentum 0.9, zero velocity).
+    """
     optim = student.module("scratch.optim")
     rng, w, dw = _arrays(6061)
     v = rng.standard_normal(w.shape)
@@ -43,8 +46,11 @@ def test_sgd_momentum(student):
 @number("1.6.2")
 @timeout(30)
 def test_rmsprop(student):
-    """One step from a given cache with decay_rate 0.95, then two steps from default
-    settings (learning_rate 1e-2, decay_rate 0.99, epsilon 1e-8, zero cache)."""
+    """rmsprop update
+
+    One step from a given cache with decay_rate 0.95, then two steps from the defaults
+    (learning_rate 1e-2, decay_rate 0.99, epsilon 1e-8, zero cache).
+    """
     optim = student.module("scratch.optim")
     rng, w, dw = _arrays(6062)
     cache = rng.random(w.shape)
@@ -77,9 +83,12 @@ def _adam_step(w, dw, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
 @number("1.6.3")
 @timeout(30)
 def test_adam(student):
-    """One step from given moments at t=7 (t becomes 8 before the bias correction), then
-    three steps from default settings (learning_rate 1e-3, beta1 0.9, beta2 0.999,
-    epsilon 1e-8, zero moments, t=0)."""
+    """adam update
+
+    One step from given moments at t=7 (t becomes 8 before the bias correction), then
+    three steps from the defaults (learning_rate 1e-3, beta1 0.9, beta2 0.999,
+    epsilon 1e-8, zero moments, t=0); relative tolerance 1e-6.
+    """
     optim = student.module("scratch.optim")
     rng, w, dw = _arrays(6063)
     m = 0.1 * rng.standard_normal(w.shape)

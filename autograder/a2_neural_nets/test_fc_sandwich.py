@@ -27,7 +27,10 @@ def _inputs(seed):
 @number("1.3.1")
 @timeout(30)
 def test_affine_relu_forward(student):
-    """affine_relu_forward on an input of shape (4, 3, 2)."""
+    """affine_relu_forward on fresh inputs
+
+    An input of shape (4, 3, 2).
+    """
     utils = student.module("scratch.layer_utils")
     x, w, b, _ = _inputs(40251)
     out, _ = utils.affine_relu_forward(x, w, b)
@@ -38,7 +41,10 @@ def test_affine_relu_forward(student):
 @number("1.3.2")
 @timeout(30)
 def test_affine_relu_backward(student):
-    """dx, dw, db against centred differences (tolerance 1e-8)."""
+    """affine_relu_backward: dx, dw, db
+
+    Against centred differences (relative tolerance 1e-8).
+    """
     utils = student.module("scratch.layer_utils")
     x, w, b, dout = _inputs(40252)
     a = x.reshape(4, -1) @ w + b

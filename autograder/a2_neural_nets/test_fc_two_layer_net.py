@@ -43,8 +43,11 @@ def _net(student, reg=0.0):
 @number("1.4.1")
 @timeout(30)
 def test_two_layer_init(student):
-    """Parameters W1, b1, W2, b2: shapes, zero biases, and weights drawn in order
-    with np.random.randn(...) * weight_scale after seeding numpy."""
+    """TwoLayerNet initialization
+
+    Parameters W1, b1, W2, b2: shapes, zero biases, and weights drawn in that order
+    with np.random.randn(...) * weight_scale after seeding numpy.
+    """
     student.seed(5150)
     net = _net(student)
     params = net.params
@@ -63,7 +66,10 @@ def test_two_layer_init(student):
 @number("1.4.2")
 @timeout(30)
 def test_two_layer_scores(student):
-    """Test-time scores (y=None) for inputs of shape (6, 3, 2, 2) and given parameters."""
+    """TwoLayerNet test-time scores
+
+    loss(X) with y=None, for inputs of shape (6, 3, 2, 2) and given parameters.
+    """
     params, X, _ = _problem(5151)
     net = _net(student)
     net.params = params
@@ -74,7 +80,10 @@ def test_two_layer_scores(student):
 @number("1.4.3")
 @timeout(30)
 def test_two_layer_loss(student):
-    """Training loss without and with L2 regularization (0.5 * reg * sum of W**2)."""
+    """TwoLayerNet training loss
+
+    Without and with L2 regularization (0.5 * reg * sum of W**2).
+    """
     params, X, y = _problem(5152)
     for reg in (0.0, 0.37):
         net = _net(student, reg=reg)
@@ -87,7 +96,11 @@ def test_two_layer_loss(student):
 @number("1.4.4")
 @timeout(60)
 def test_two_layer_gradients(student):
-    """Every gradient against centred differences of the regularized loss (tolerance 1e-7)."""
+    """TwoLayerNet gradients
+
+    Every gradient against centred differences of the regularized loss (relative
+    tolerance 1e-7).
+    """
     params, X, y = _problem(5153)
     reg = 0.21
     net = _net(student, reg=reg)

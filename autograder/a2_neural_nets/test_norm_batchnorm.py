@@ -37,9 +37,11 @@ def _inputs(seed, n, d):
 @number("2.1.1")
 @timeout(30)
 def test_batchnorm_forward_train(student):
-    """Training mode: output from the batch mean and biased variance; running averages
-    updated with the default momentum 0.9 from zeros, then with momentum 0.7 from given
-    values."""
+    """batchnorm_forward in training mode
+
+    Output from the batch mean and biased variance; running averages updated with the
+    default momentum 0.9 from zeros, then with momentum 0.7 from given values.
+    """
     layers = student.module("scratch.layers")
     rng, x, gamma, beta = _inputs(7071, 40, 6)
 
@@ -70,7 +72,10 @@ def test_batchnorm_forward_train(student):
 @number("2.1.2")
 @timeout(30)
 def test_batchnorm_forward_test(student):
-    """Test mode: normalizes with the running averages and leaves them unchanged."""
+    """batchnorm_forward in test mode
+
+    Normalizes with the running averages and leaves them unchanged.
+    """
     layers = student.module("scratch.layers")
     rng, x, gamma, beta = _inputs(7072, 7, 5)
     rm, rv = rng.standard_normal(5), rng.uniform(0.5, 3.0, size=5)
@@ -103,8 +108,11 @@ def _check_backward(student, fname, seed):
 @number("2.1.3")
 @timeout(30)
 def test_batchnorm_backward(student):
-    """batchnorm_backward: dx (tolerance 1e-6), dgamma and dbeta (1e-7) against
-    centred differences of the training-mode forward pass."""
+    """batchnorm_backward: dx, dgamma, dbeta
+
+    Against centred differences of the training-mode forward pass (relative tolerance
+    1e-6 for dx, 1e-7 for dgamma and dbeta).
+    """
     _check_backward(student, "batchnorm_backward", 7073)
 
 
@@ -112,5 +120,8 @@ def test_batchnorm_backward(student):
 @number("2.1.4")
 @timeout(30)
 def test_batchnorm_backward_alt(student):
-    """batchnorm_backward_alt: the same checks on other inputs."""
+    """batchnorm_backward_alt: dx, dgamma, dbeta
+
+    The same checks as for batchnorm_backward, on other inputs.
+    """
     _check_backward(student, "batchnorm_backward_alt", 7074)

@@ -16,9 +16,12 @@ pytestmark = question("norm_dropout")
 @number("2.3.1")
 @timeout(30)
 def test_dropout_forward_train(student):
-    """Training mode, keep probabilities 0.25 and 0.7: the kept fraction is p (within
-    0.01 on 100,000 units), kept units are divided by p, the rest are 0, the dtype is
-    preserved, and the same seed gives the same output."""
+    """dropout_forward in training mode
+
+    Keep probabilities 0.25 and 0.7: the kept fraction is p (within 0.01 on 100,000
+    units), kept units are divided by p, the rest are 0, the dtype is preserved, and
+    the same seed gives the same output.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(9091)
     x = rng.uniform(1.0, 2.0, size=(400, 250))  # no zeros, so a dropped unit is visible
@@ -42,7 +45,10 @@ def test_dropout_forward_train(student):
 @number("2.3.2")
 @timeout(30)
 def test_dropout_forward_test(student):
-    """Test mode returns the input unchanged, whatever p."""
+    """dropout_forward in test mode
+
+    Returns the input unchanged, whatever p.
+    """
     layers = student.module("scratch.layers")
     x = np.random.default_rng(9092).standard_normal((30, 20))
     for p in (0.3, 0.8):
@@ -54,8 +60,11 @@ def test_dropout_forward_test(student):
 @number("2.3.3")
 @timeout(30)
 def test_dropout_backward(student):
-    """Training mode: dx equals dout times the forward pass's scaled mask (read off
-    out / x), for keep probabilities 0.4 and 0.85."""
+    """dropout_backward in training mode
+
+    dx equals dout times the forward pass's scaled mask (read off out / x), for keep
+    probabilities 0.4 and 0.85.
+    """
     layers = student.module("scratch.layers")
     rng = np.random.default_rng(9093)
     x = rng.uniform(0.5, 1.5, size=(60, 40)) * rng.choice([-1.0, 1.0], size=(60, 40))

@@ -90,7 +90,7 @@ def _check_net_gradients(student, norm, hidden, reg, seed):
     check_scalar("%s: loss" % norm, loss, _loss(params, X, y, L, norm, reg), tol=1e-9)
     _check_keys(grads, L, norm)
     for name in sorted(params):
-        if norm == "batchnorm" and name.startswith("b") and name != "b%d" % L:
+        if norm == "batchnorm" and name in ["b%d" % k for k in range(1, L)]:
             # batch normalization subtracts the batch mean, so a bias in front of it
             # has no effect: its gradient is exactly 0 (centred differences give only
             # rounding noise there)
@@ -107,8 +107,11 @@ def _check_net_gradients(student, norm, hidden, reg, seed):
 @number("2.4.1")
 @timeout(30)
 def test_affine_norm_relu_helpers(student):
-    """affine_bn_relu_* and affine_ln_relu_*: outputs and every gradient against
-    centred differences (tolerance 1e-6)."""
+    """affine-batchnorm-ReLU and affine-layernorm-ReLU helpers
+
+    Outputs and every gradient of affine_bn_relu_* and affine_ln_relu_* against
+    centred differences (relative tolerance 1e-6).
+    """
     utils = student.module("scratch.layer_utils")
     rng = np.random.default_rng(10101)
     x = rng.standard_normal((5, 2, 3))
@@ -140,9 +143,12 @@ def test_affine_norm_relu_helpers(student):
 @number("2.4.2")
 @timeout(90)
 def test_batchnorm_net(student):
-    """normalization="batchnorm": keys gammaK/betaK for the hidden layers only, initialized
-    to ones and zeros; the regularized loss and every gradient against centred
-    differences (tolerance 1e-6); test-time scores from the running averages."""
+    """FullyConnectedNet with batch normalization
+
+    Keys gammaK/betaK for the hidden layers only, initialized to ones and zeros; the
+    regularized loss and every gradient against centred differences (relative
+    tolerance 1e-6); test-time scores from the running averages.
+    """
     fc_params = _net(student, [5, 6], normalization="batchnorm", weight_scale=0.1).params
     _check_keys(fc_params, 3, "batchnorm")
     for k, width in ((1, 5), (2, 6)):
@@ -165,8 +171,11 @@ def test_batchnorm_net(student):
 @number("2.4.3")
 @timeout(90)
 def test_layernorm_net(student):
-    """normalization="layernorm": parameter keys, the regularized loss and every
-    gradient against centred differences (tolerance 1e-6)."""
+    """FullyConnectedNet with layer normalization
+
+    Parameter keys, the regularized loss and every gradient against centred
+    differences (relative tolerance 1e-6).
+    """
     _check_net_gradients(student, "layernorm", [6, 5], 0.15, 10104)
 
 
@@ -174,9 +183,12 @@ def test_layernorm_net(student):
 @number("2.4.4")
 @timeout(90)
 def test_dropout_net(student):
-    """dropout_keep_ratio=0.6 with a seed: no dropout at test time; in training the loss
+    """FullyConnectedNet with dropout
+
+    dropout_keep_ratio=0.6 with a seed: no dropout at test time; in training the loss
     differs from the loss without dropout, and every gradient matches centred
-    differences of the student's own (seeded, so deterministic) training loss."""
+    differences of the student's own (seeded, so deterministic) training loss.
+    """
     hidden = [7]
     _, params, X, y = _problem(10105, hidden, None, n=8)
     net = _net(student, hidden, dropout_keep_ratio=0.6, seed=42, reg=0.05)

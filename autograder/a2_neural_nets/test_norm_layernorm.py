@@ -25,8 +25,11 @@ def _inputs(seed, n, d):
 @number("2.2.1")
 @timeout(30)
 def test_layernorm_forward(student):
-    """Each example normalized over its own features (biased variance), default eps
-    1e-5 and a given eps; a batch of 3 examples with 8 features and a batch of 1."""
+    """layernorm_forward on fresh inputs
+
+    Each example normalized over its own features (biased variance), with the default
+    eps 1e-5 and a given eps; a batch of 3 examples with 8 features and a batch of 1.
+    """
     layers = student.module("scratch.layers")
     _, x, gamma, beta = _inputs(8081, 3, 8)
     out, _ = layers.layernorm_forward(x, gamma, beta, {})
@@ -41,8 +44,11 @@ def test_layernorm_forward(student):
 @number("2.2.2")
 @timeout(30)
 def test_layernorm_backward(student):
-    """dx (tolerance 1e-6), dgamma and dbeta (1e-7) against centred differences, on a
-    batch of 4 examples with 7 features."""
+    """layernorm_backward: dx, dgamma, dbeta
+
+    Against centred differences (relative tolerance 1e-6 for dx, 1e-7 for dgamma and
+    dbeta), on a batch of 4 examples with 7 features.
+    """
     layers = student.module("scratch.layers")
     rng, x, gamma, beta = _inputs(8082, 4, 7)
     dout = rng.standard_normal((4, 7))

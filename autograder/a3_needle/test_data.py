@@ -69,7 +69,7 @@ def test_mnist_dataset(student, ndl, shared_folder):
     check_dtype("MNISTDataset[7] image", x)
     if int(values("MNISTDataset[7] label", y)) != labels[7]:
         raise AssertionError(f"MNISTDataset[7] label: got {y}, expected {labels[7]}")
-    xs, ys = dataset[3:9]
+    xs, ys = dataset[student.module("builtins").slice(3, 9)]
     check_array("MNISTDataset[3:9] images, shape (6, 28, 28, 1)", values("images", xs), expected[3:9],
                 tol=1e-6)
     check_array("MNISTDataset[3:9] labels", values("labels", ys), labels[3:9], tol=1e-12)
@@ -104,7 +104,7 @@ def test_ndarray_dataset(student, ndl):
 
 def _epoch(builtins, loader, name):
     """One pass over a student DataLoader: a list of (x, y) arrays per batch."""
-    batches = builtins.list(builtins.iter(loader))
+    batches = builtins.list(loader)  # one iter(loader): one epoch
     if type(batches) is not list:
         raise AssertionError(f"{name}: iterating gave {batches}")
     out = []

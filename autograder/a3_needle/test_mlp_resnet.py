@@ -72,10 +72,23 @@ def _data(seed, n, dim, classes):
     return rng.standard_normal((n, dim)).astype(np.float32), rng.integers(0, classes, n).astype(np.uint8)
 
 
+def _sizes(dim, hidden, blocks, classes):
+    """Parameter sizes of MLPResNet(dim, hidden, blocks, classes), in parameters() order."""
+    h2 = hidden // 2
+    block = [hidden * h2, h2, h2, h2, h2 * hidden, hidden, hidden, hidden]
+    return [dim * hidden, hidden] + block * blocks + [hidden * classes, classes]
+
+
 def _model_and_spec(student, ndl, seed, dim, hidden, blocks, classes):
+    """A student MLPResNet and the grader's replay of it, built from its own weights."""
     student.seed(seed)
     model = _app(student).MLPResNet(dim, hidden, blocks, classes)
     params = [values("parameter", p) for p in model.parameters()]
+    sizes = [p.size for p in params]
+    if sizes != _sizes(dim, hidden, blocks, classes):
+        raise AssertionError(
+            f"MLPResNet({dim}, {hidden}, {blocks}, {classes}).parameters() have sizes {sizes}, expected "
+            f"{_sizes(dim, hidden, blocks, classes)} (see test 7.2); epoch() cannot be checked")
     return model, ref.mlp_resnet_from_weights(params, blocks)
 
 

@@ -15,7 +15,7 @@ from coursekit.grading.checks import accuracy
 pytestmark = question("mnist_training")
 
 N_TRAIN, N_TEST, EPOCHS = 10_000, 2_000, 2
-THRESHOLD = 0.15  # test error; the reference solution reaches about 0.08
+THRESHOLD = 0.15  # test error; the reference solution reaches 0.06 to 0.07 (seeds 0 to 3)
 
 
 def _subset(data_dir, kind, n, seed):
@@ -44,5 +44,5 @@ def test_mnist_test_error(student, ndl, data_dir):
         raise AssertionError(
             f"test error {error:.3f} on {N_TEST} held-out MNIST digits after {EPOCHS} epochs of "
             f"Adam(lr=0.005, weight_decay=0.001) on {N_TRAIN} training digits, batches of 100; "
-            f"expected below {THRESHOLD} (the reference solution reaches about 0.08)")
+            f"expected below {THRESHOLD} (the reference solution reaches about 0.065)")
     print(f"test error {error:.4f}")

@@ -89,7 +89,8 @@ class GradingPlugin:
         a = config.assignment
         memory = max([q.resources.memory_mb for q in a.questions] or [2048])
         self.sandbox = Sandbox(config.workspace, python_path=a.python_path,
-                               limits=Limits(memory_mb=memory, cpu_seconds=self._cpu_budget()),
+                               limits=Limits(memory_mb=0 if config.device == "cuda" else memory,
+                                             cpu_seconds=self._cpu_budget()),
                                python=config.python)
 
     def _cpu_budget(self) -> int:

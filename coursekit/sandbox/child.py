@@ -22,11 +22,13 @@ import traceback
 def apply_limits(limits: dict) -> None:
     mb = 1 << 20
     plan = {
-        resource.RLIMIT_AS: limits["memory_mb"] * mb,
         resource.RLIMIT_CPU: limits["cpu_seconds"],
         resource.RLIMIT_FSIZE: limits["file_size_mb"] * mb,
         resource.RLIMIT_CORE: 0,
     }
+    # 0 means no address-space limit: a CUDA context reserves far more than it uses.
+    if limits["memory_mb"]:
+        plan[resource.RLIMIT_AS] = limits["memory_mb"] * mb
     if limits.get("max_processes"):
         plan[resource.RLIMIT_NPROC] = limits["max_processes"]
     for which, value in plan.items():

@@ -287,12 +287,13 @@ class Sandbox:
         Handles in the reply are bound to `owner` (a `Student`), whose deadline their
         own requests then share.
         """
-        for value in (request.get("h"),):
-            if isinstance(value, Remote) and value._generation != self.generation:
-                raise StudentCrashed(
-                    f"{value._label} belongs to a student process that has since been restarted")
         if not self.alive:
             self.start()
+        # After a restart, handles from the old process point at nothing.
+        value = request.get("h")
+        if isinstance(value, Remote) and value._generation != self.generation:
+            raise StudentCrashed(
+                f"{value._label} belongs to a student process that has since been restarted")
         started = time.monotonic()
         try:
             self._send(codec.encode(request), deadline)

@@ -61,3 +61,12 @@ def graders_path():
     if str(GRADERS) not in sys.path:
         sys.path.insert(0, str(GRADERS))
     return GRADERS
+
+
+@pytest.fixture(autouse=True)
+def single_threaded_blas(monkeypatch):
+    """Processes these tests start (graders, student code, notebook kernels) use one
+    BLAS thread: on a 2-core machine shared with other jobs, two spinning BLAS threads
+    per process make small matrix products tens of times slower."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, "1")

@@ -393,7 +393,7 @@ def norms_and_labels(dataset):
     return np.array(norms), np.array([dataset[i][1] for i in SAMPLE])
 
 
-@pytest.mark.realdata
+@pytest.mark.realdata("mnist")
 def test_mnist_dataset(ndl, mnist_path):
     train = mnist(ndl, mnist_path, "train")
     assert len(train) == 60000
@@ -473,27 +473,5 @@ def test_mlp_resnet_structure(ndl, mlp_resnet):
          -1.9227124, -1.416201, -7.2151937, -1.4858506, 7.1039696, -2.1589825, -0.7593413]])
 
 
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_mlp_epochs_on_mnist(ndl, mlp_resnet, mnist_path):
-    data = ndl.data
-    np.random.seed(1)
-    loader = data.DataLoader(mnist(ndl, mnist_path, "train"), batch_size=250)
-    model = mlp_resnet.MLPResNet(784, 5)
-    opt = ndl.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1)
-    model.eval()
-    close(mlp_resnet.epoch(loader, model, opt), [0.675267, 1.84043], 1e-4)
-
-    np.random.seed(1)
-    loader = data.DataLoader(mnist(ndl, mnist_path, "t10k"), batch_size=150, shuffle=False)
-    model = mlp_resnet.MLPResNet(784, 10)
-    model.train()
-    close(mlp_resnet.epoch(loader, model), [0.9164, 4.137814])
-
-
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_train_mnist(ndl, mlp_resnet, mnist_path):
-    np.random.seed(1)
-    out = mlp_resnet.train_mnist(250, 2, ndl.optim.SGD, 0.001, 0.01, 100, data_dir=str(mnist_path))
-    close(out, [0.4875, 1.462595, 0.3245, 1.049429], 1e-3)
+# The published epoch(), evaluation and train_mnist values on full MNIST are checked
+# by hw2.ipynb's public checks: test_a3_notebook.py runs them with the solution.

@@ -17,9 +17,11 @@ How they get their speed:
   offset (k, l), HH * WW vectorized additions in all.
 - Max pooling loops over the pool_height * pool_width offsets inside a window (four
   for 2x2 pooling) instead of over windows: each step is one elementwise operation
-  on a strided view holding that offset of every window. When the windows tile the
-  input exactly (pool_height == pool_width == stride, dividing H and W) every input
-  pixel belongs to one window, and the backward pass writes each pixel once.
+  on a strided view holding that offset of every window. The forward pass also
+  records which offset won each window, so the backward pass only routes gradients.
+  When the windows tile the input exactly (pool_height == pool_width == stride,
+  dividing H and W) every input pixel belongs to one window, and the backward pass
+  writes each pixel once.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -137,14 +139,27 @@ def max_pool_forward_fast(x, pool_param):
     - cache: for max_pool_backward_fast.
     """
     ph, pw, stride, H_out, W_out, _ = _pool_geometry(x.shape, pool_param)
-    # A running elementwise maximum over the window offsets: numpy's reductions
-    # over tiny axes (x.reshape(..., ph, W', pw).max(axis=(3, 5))) are far slower.
+    # A running elementwise maximum over the window offsets (numpy's reductions over
+    # tiny axes, x.reshape(..., ph, W', pw).max(axis=(3, 5)), are far slower). Along
+    # the way `winner` records which offset, numbered k * pool_width + l, holds each
+    # window's maximum; only a strictly larger value takes over, so ties keep the
+    # first maximum in row-major order, and the backward pass needs no search.
     out = _offset_slice(x, 0, 0, stride, H_out, W_out).copy()
+    code_type = np.int8 if ph * pw <= 127 else np.intp
+    winner = np.zeros(out.shape, dtype=code_type)
+    larger = np.empty(out.shape, dtype=bool)
+    larger_01 = larger.view(np.int8)  # the same memory read as 0 / 1
     for k in range(ph):
         for l in range(pw):
             if k or l:
-                np.maximum(out, _offset_slice(x, k, l, stride, H_out, W_out), out=out)
-    cache = (x, out, pool_param)
+                candidate = _offset_slice(x, k, l, stride, H_out, W_out)
+                np.greater(candidate, out, out=larger)
+                np.maximum(out, candidate, out=out)
+                # winner = where(larger, k * pw + l, winner), in integer arithmetic:
+                # np.where and masked copies are several times slower here.
+                winner -= winner * larger_01
+                winner += larger_01 * code_type(k * pw + l)
+    cache = (x.shape, winner, pool_param)
     return out, cache
 
 
@@ -161,19 +176,14 @@ def max_pool_backward_fast(dout, cache):
     Returns:
     - dx: array of shape (N, C, H, W).
     """
-    x, out, pool_param = cache
-    ph, pw, stride, H_out, W_out, tiles = _pool_geometry(x.shape, pool_param)
-    dtype = np.result_type(x, dout)
+    x_shape, winner, pool_param = cache
+    ph, pw, stride, H_out, W_out, tiles = _pool_geometry(x_shape, pool_param)
     # When the windows tile the input, every pixel is written exactly once below.
-    dx = np.empty(x.shape, dtype=dtype) if tiles else np.zeros(x.shape, dtype=dtype)
-    # Walking the offsets in row-major order and remembering which windows still
-    # have no winner gives every window exactly one: its first maximum.
-    unclaimed = np.ones(out.shape, dtype=bool)
+    dx = np.empty(x_shape, dtype=dout.dtype) if tiles else np.zeros(x_shape, dtype=dout.dtype)
+    wins = np.empty(winner.shape, dtype=bool)
     for k in range(ph):
         for l in range(pw):
-            wins = _offset_slice(x, k, l, stride, H_out, W_out) == out
-            wins &= unclaimed
-            unclaimed ^= wins
+            np.equal(winner, k * pw + l, out=wins)
             dx_slice = _offset_slice(dx, k, l, stride, H_out, W_out)
             if tiles:
                 np.multiply(dout, wins, out=dx_slice)

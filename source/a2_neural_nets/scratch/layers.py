@@ -504,10 +504,12 @@ def max_pool_forward_naive(x, pool_param):
     H_out = 1 + (H - ph) // stride
     W_out = 1 + (W - pw) // stride
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
-    for i in range(H_out):
-        for j in range(W_out):
-            top, left = i * stride, j * stride
-            out[:, :, i, j] = x[:, :, top:top + ph, left:left + pw].max(axis=(2, 3))
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    top, left = i * stride, j * stride
+                    out[n, c, i, j] = np.max(x[n, c, top:top + ph, left:left + pw])
     ### END SOLUTION
     cache = (x, pool_param)
     return out, cache

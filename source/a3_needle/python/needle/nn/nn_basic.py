@@ -7,7 +7,7 @@ numpy on tensor values) so that `backward` can differentiate it.
 Shapes: N is the batch size, D (or `dim`) the number of features.
 """
 
-from typing import Any, List
+from typing import List
 
 import numpy as np
 

@@ -45,12 +45,12 @@ class MNISTDataset(Dataset):
 
     def __getitem__(self, index) -> object:
         ### BEGIN SOLUTION
-        images, labels = self.images[index], self.labels[index]
+        images = self.images[index]
         if images.ndim == 3:
-            return self.apply_transforms(images), labels
+            return self.apply_transforms(images), self.labels[index]
         if self.transforms:
             images = np.stack([self.apply_transforms(img) for img in images])
-        return images, labels
+        return images, self.labels[index]
         ### END SOLUTION
 
     def __len__(self) -> int:
