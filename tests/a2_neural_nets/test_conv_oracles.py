@@ -23,27 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning
 
 REPO = Path(__file__).resolve().parents[2]
 GRADERS = REPO / "autograder" / "a2_neural_nets"
-SOURCE = REPO / "source" / "a2_neural_nets"
-
-
-def import_reference(*names):
-    """Modules of the reference package scratch/ (solution code) from source/, imported
-    without leaving it in sys.modules or sys.path, where other tests import their own
-    copy of scratch/."""
-    saved = {k: v for k, v in sys.modules.items() if k == "scratch" or k.startswith("scratch.")}
-    for k in saved:
-        del sys.modules[k]
-    sys.path.insert(0, str(SOURCE))
-    try:
-        mods = [importlib.import_module(f"scratch.{name}") for name in names]
-    finally:
-        sys.path.remove(str(SOURCE))
-        for k in [k for k in sys.modules if k == "scratch" or k.startswith("scratch.")]:
-            del sys.modules[k]
-        sys.modules.update(saved)
-    for m in mods:
-        assert Path(m.__file__).resolve().is_relative_to(SOURCE), m.__file__
-    return mods
+from a2_reference import SOURCE, import_reference  # noqa: E402,F401
 
 
 def _load_grader(name):
