@@ -4,8 +4,6 @@ The fast layers must reproduce the reference naive layers (to 1e-9 in float64) o
 every geometry the assignment uses and on awkward ones, keep float32 inputs in
 float32, and route tied max-pool gradients to the first maximum like the naive layer.
 """
-import importlib
-import sys
 from pathlib import Path
 
 import numpy as np
