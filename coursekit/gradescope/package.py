@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from coursekit.data.fetch import data_root
 from coursekit.release import ReleaseError
 from coursekit.release.archive import tree_files, write_zip
 
@@ -32,10 +33,6 @@ MARKER = "@@COURSEKIT-MANIFEST@@"
 
 class PackageError(ReleaseError):
     """The autograder cannot be packaged (graders disagree with the manifest, ...)."""
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("COURSEKIT_DATA") or REPO / "datasets" / "cache")
 
 
 def torch_requirement() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.grading.plugin import grader_attr, question_of, test_id
+from coursekit.grading.plugin import grader_attr, question_of, register_markers, test_id
 
 
 class GraderError(Exception):
@@ -26,8 +26,7 @@ class _Collector:
         self.errors = []
 
     def pytest_configure(self, config):
-        config.addinivalue_line("markers", "question(id): the question a grader belongs to")
-        config.addinivalue_line("markers", "coursekit_timeout(seconds): a grader's time limit")
+        register_markers(config)
 
     def pytest_collection_modifyitems(self, items):
         self.items = list(items)

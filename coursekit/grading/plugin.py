@@ -41,6 +41,11 @@ class GradingConfig:
     python: str | None = None
 
 
+def register_markers(config) -> None:
+    config.addinivalue_line("markers", "question(id): the question a grader belongs to")
+    config.addinivalue_line("markers", "coursekit_timeout(seconds): a grader's time limit")
+
+
 def test_id(item) -> str:
     """A stable id for a grader: its file (relative to the graders folder) and name."""
     return f"{Path(item.path).name}::{item.name}"
@@ -103,8 +108,7 @@ class GradingPlugin:
     # ------------------------------------------------------------------ hooks
 
     def pytest_configure(self, config):
-        config.addinivalue_line("markers", "question(id): the question a grader belongs to")
-        config.addinivalue_line("markers", "coursekit_timeout(seconds): a grader's time limit")
+        register_markers(config)
 
     def pytest_collection_modifyitems(self, session, config, items):
         if not self.config.only:
