@@ -21,6 +21,15 @@ def question(question_id: str):
     return pytest.mark.question(question_id)
 
 
+def flag(kind: str, reason: str) -> None:
+    """Record a staff-only flag on the running test, e.g. flag("integrity", "...").
+
+    Flags go to results.json's `extra_data` (not shown to the student) and to the report.
+    """
+    from coursekit.grading.plugin import flag as _flag
+    _flag(kind, reason)
+
+
 def timeout(seconds: float):
     """Time limit for everything the test asks of the student process."""
     return pytest.mark.coursekit_timeout(seconds)

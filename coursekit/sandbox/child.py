@@ -156,6 +156,16 @@ def main() -> None:
             if request.get("device"):
                 tensor = tensor.to(request["device"])
             return tensor.requires_grad_(bool(request.get("requires_grad")))
+        if op == "read_file":
+            import numpy as np
+            path, limit = request["path"], request["max_bytes"]
+            try:
+                fh = open(path, "rb")
+            except FileNotFoundError:
+                return None
+            with fh:
+                data = fh.read(limit + 1)
+            return np.frombuffer(data, dtype=np.uint8)
         if op == "reset":
             handles.objects.clear()
             return None

@@ -21,16 +21,24 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coursekit.sandbox import codec, isolation
+from coursekit.sandbox import codec, identity, reaper, workspace
 from coursekit.sandbox.errors import (
     MissingCell,
+    SandboxFailure,
     StudentCrashed,
     StudentError,
     StudentProtocolError,
     StudentTimeout,
 )
 
-RUNTIME_FILES = ("codec.py", "child.py", "notebook_cells.py")
+RUNTIME_FILES = ("codec.py", "child.py", "notebook_cells.py", "errors.py", "jail.py")
+
+
+IMPORT_HANG_SECONDS = 10
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
 
 
 @dataclass
@@ -111,30 +119,62 @@ class _DeadlinePipe:
         return os.read(self.fd, n)
 
 
-class Sandbox:
-    """One student process, started lazily and restarted after it dies.
+def namespaces_enabled() -> bool:
+    """Namespaces are used unless COURSEKIT_SANDBOX_NAMESPACES=0 (kept for testing the
+    fallback and for machines where they misbehave)."""
+    return os.environ.get("COURSEKIT_SANDBOX_NAMESPACES", "1") != "0"
 
-    `workdir` holds the submission (merged over the starter kit); the process starts
-    there with `python_path` entries (relative to it) importable.
+
+def _interpreter_paths(python: str) -> list[str]:
+    """Folders the student process needs to see to run `python` (prefixes, real binary)."""
+    probe = subprocess.run(
+        [python, "-I", "-c", "import json, sys, sysconfig; print(json.dumps("
+         "[sys.prefix, sys.base_prefix, sys.executable, sysconfig.get_path('stdlib')]))"],
+        capture_output=True, text=True, timeout=60, check=True)
+    prefix, base_prefix, executable, stdlib = json.loads(probe.stdout)
+    paths = {prefix, base_prefix, os.path.dirname(os.path.realpath(executable)),
+             os.path.realpath(stdlib), os.path.realpath(python)}
+    paths.add(os.path.dirname(os.path.realpath(python)))
+    return sorted(p for p in paths if p and p != "/")
+
+
+class Sandbox:
+    """One student process at a time, started lazily and restarted after it dies.
+
+    `pristine` holds the prepared submission (the starter kit with the submitted files
+    laid over it), owned by root. Each student process gets a fresh copy of it
+    (`coursekit.sandbox.workspace`) and starts there with `python_path` entries
+    (relative to it) importable. As root, the grading leases its own uid
+    (`coursekit.sandbox.identity`) and the launcher (`coursekit.sandbox.jail`) adds
+    namespaces; `layers` says which protections were active.
     """
 
-    def __init__(self, workdir: Path, python_path=(".",), limits: Limits | None = None,
-                 python: str | None = None, env: dict | None = None):
-        self.workdir = Path(workdir)
+    def __init__(self, pristine: Path, python_path=(".",), limits: Limits | None = None,
+                 python: str | None = None, env: dict | None = None, device: str = "cpu"):
+        self.pristine = Path(pristine)
         self.python_path = list(python_path)
         self.limits = limits or Limits()
         self.python = python or sys.executable
         self.extra_env = dict(env or {})
-        self.ids = isolation.student_ids()
-        if self.ids is not None:
-            isolation.grant_interpreter_access(self.python)
+        self.device = device
+        self.base = workspace.make_base()
+        self.identity = identity.lease() if is_root() else None
+        self.namespaces = namespaces_enabled() and self.identity is not None
+        self.layers: dict[str, object] = {}
         self.generation = 0
+        self.workdir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self._runtime: str | None = None
+        self._interpreter: list[str] | None = None
         self._output = bytearray()
         self._dropped = 0
         self._lock = threading.Lock()
-        isolation.become_subreaper()
+        self._drainer: threading.Thread | None = None
+        self._out_fd = -1
+        self.failed_imports: dict[tuple[str, str], SandboxFailure] = {}
+        # Orphans of the student re-parent to the grader, which reaps (or, without a uid
+        # of the grading's own, kills) them.
+        reaper.become_subreaper()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -155,36 +195,45 @@ class Sandbox:
             self._runtime = root
         return self._runtime
 
-    def _prepare_workdir(self) -> None:
-        Path(self.workdir, ".tmp").mkdir(exist_ok=True)
-        if self.ids is not None:
-            uid, gid = self.ids
-            for path in [self.workdir, *self.workdir.rglob("*")]:
-                if not path.is_symlink():
-                    os.chown(path, uid, gid)
+    def shared_folder(self) -> Path:
+        """A fresh root-owned folder the student process can read but not write."""
+        return workspace.new_shared_folder(self.base)
 
     def start(self) -> None:
         self.stop()
         self.generation += 1
         runtime = self._prepare_runtime()
-        self._prepare_workdir()
+        # No process of this grading exists now (stop() made sure): the copy cannot be raced.
+        self.workdir = self.base / f"work-{self.generation}"
+        ids = (self.identity.uid, self.identity.gid) if self.identity else None
+        workspace.fresh_copy(self.pristine, self.workdir, ids)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        status_r, status_w = os.pipe()
+        out_r, out_w = os.pipe()
         for fd in (req_w, rep_w):
             _widen_pipe(fd)
         limits = asdict(self.limits)
-        if self.ids is None:
-            # Without a user of its own the process limit would count the grader's
+        if self.identity is None:
+            # Without a uid of its own the process limit would count the grader's
             # processes too; rely on the process group and subreaper instead.
             limits["max_processes"] = 0
-        config = {"runtime": runtime, "python_path": self.python_path, "limits": limits,
-                  "request_fd": req_r, "reply_fd": rep_w, "id_base": self.generation * 10**9}
+        child_config = {"runtime": runtime, "python_path": self.python_path, "limits": limits,
+                        "request_fd": req_r, "reply_fd": rep_w, "id_base": self.generation * 10**9}
+        tmp = "/tmp" if self.namespaces else str(self.workdir / ".tmp")
+        if not self.namespaces:
+            os.mkdir(self.workdir / ".tmp", 0o700)
+            if ids:
+                os.lchown(self.workdir / ".tmp", *ids)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.workdir),
-            "TMPDIR": str(self.workdir / ".tmp"),
+            "USER": "student",
+            "LOGNAME": "student",
+            "TMPDIR": tmp,
             "LANG": "C.UTF-8",
             "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
             "PYTHONUNBUFFERED": "1",
@@ -194,24 +243,72 @@ class Sandbox:
             if key in os.environ:
                 env[key] = os.environ[key]
         env.update(self.extra_env)
-        kwargs = {}
-        if self.ids is not None:
-            kwargs = {"user": self.ids[0], "group": self.ids[1], "extra_groups": []}
+        if self._interpreter is None:
+            self._interpreter = _interpreter_paths(self.python) if self.namespaces else []
+        devices = []
+        if self.device == "cuda":
+            devices = [n for n in os.listdir("/dev") if n.startswith("nvidia")]
+        config = {
+            "status_fd": status_w, "request_fd": req_r, "reply_fd": rep_w,
+            "namespaces": self.namespaces, "ids": list(ids) if ids else None,
+            "view_root": str(self.base / "view"), "workdir": str(self.workdir),
+            "readonly": self._interpreter + [runtime, str(self.base / "shared")],
+            "writable": [str(self.workdir)], "devices": devices,
+            "python": self.python, "child": str(Path(runtime, "coursekit", "sandbox", "child.py")),
+            "child_config": json.dumps(child_config), "env": env,
+        }
         self.proc = subprocess.Popen(
-            [self.python, "-I", str(Path(runtime, "coursekit", "sandbox", "child.py")), json.dumps(config)],
-            cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w), start_new_session=True, **kwargs,
+            [sys.executable, "-I", str(Path(runtime, "coursekit", "sandbox", "jail.py")),
+             json.dumps(config)],
+            cwd=str(self.base), env={"PATH": env["PATH"], "LANG": "C.UTF-8"},
+            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+            pass_fds=(req_r, rep_w, status_w), start_new_session=True,
         )
-        os.close(req_r)
-        os.close(rep_w)
+        for fd in (req_r, rep_w, status_w, out_w):
+            os.close(fd)
         os.set_blocking(req_w, False)
-        self._req, self._rep = req_w, rep_r
-        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
+        self._req, self._rep, self._out_fd = req_w, rep_r, out_r
+        self._drainer = threading.Thread(target=self._drain, args=(out_r,), daemon=True)
+        self._drainer.start()
+        status = self._read_status(status_r)
+        self.layers = dict(status.get("layers") or {})
+        self.layers["cgroup"] = "not used: the kit relies on rlimits and a uid per grading"
+        if status.get("problem"):
+            problem = status["problem"]
+            self.stop()
+            said = self.take_output().strip()
+            if said:
+                problem += f"; it said:\n{said[-2000:]}"
+            raise StudentCrashed(f"the student process could not be started: {problem}")
 
-    def _drain(self, stream) -> None:
+    @staticmethod
+    def _read_status(fd: int, timeout: float = 60) -> dict:
+        """The launcher's report (trusted: written before any student code runs)."""
+        data = bytearray()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                    break
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+        try:
+            return json.loads(data.decode())
+        except ValueError:
+            return {"problem": "the launcher ended before reporting"}
+
+    def _drain(self, fd: int) -> None:
         cap = self.limits.output_kb * 1024
         while True:
-            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
             if not chunk:
                 return
             with self._lock:
@@ -235,28 +332,57 @@ class Sandbox:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        """Kill the student process, everything it started, and close the pipes."""
+        """End the student process and everything it started; close the pipes."""
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        isolation.kill_everything(proc.pid)
         try:
-            proc.wait(timeout=5)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        workdir, self.workdir = self.workdir, None
+        if self.identity is not None:
+            # Every process of the uid, wherever it went; then the uid empties its own folder.
+            identity.end_all(self.identity, empty=[workdir] if workdir else [],
+                             clean_shared_temp=True)
+        else:
+            reaper.kill_descendants(proc.pid)
+        try:
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        for fd in (self._req, self._rep):
+        # Nothing holds the output pipe any more, so the drain thread meets its end.
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)
+            self._drainer = None
+        for fd in (self._req, self._rep, self._out_fd):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        if proc.stdout:
-            proc.stdout.close()
+        self._out_fd = -1
+        if workdir is not None:
+            self._discard(workdir)
+
+    def _discard(self, workdir: Path) -> None:
+        if self.identity is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return
+        try:
+            os.rmdir(workdir)   # emptied by the uid itself; base/ is root's, so no swap
+        except OSError:
+            pass
 
     def close(self) -> None:
         self.stop()
         if self._runtime:
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
+        if self.identity is not None:
+            identity.end_all(self.identity, empty=[p for p in self.base.glob("work-*")])
+            self.identity.release()
+            self.identity = None
+        shutil.rmtree(self.base, ignore_errors=True)
 
     # ------------------------------------------------------------------ requests
 
@@ -362,9 +488,32 @@ class Student:
     def _request(self, request: dict, label: str):
         return self._sandbox.request(request, label, self.deadline, owner=self)
 
+    def _once(self, key: tuple[str, str], request: dict, label: str):
+        """Run an import-like request; a failure is charged once and then repeated at once.
+
+        A module that raises, hangs or crashes while loading does so every time: later
+        tests that need it fail immediately with the first reason instead of each
+        waiting out its own time limit.
+        """
+        failed = self._sandbox.failed_imports.get(key)
+        if failed is not None:
+            raise type(failed)(f"{failed} (not retried: it already failed earlier in this grading)")
+        allotted = self.deadline - time.monotonic()
+        try:
+            return self._request(request, label)
+        except StudentTimeout as exc:
+            # A short limit may just have been too short on a busy machine: only a
+            # generous one that ran out is taken as a hang.
+            if allotted >= IMPORT_HANG_SECONDS:
+                self._sandbox.failed_imports[key] = exc
+            raise
+        except (StudentError, StudentCrashed) as exc:
+            self._sandbox.failed_imports[key] = exc
+            raise
+
     def module(self, name: str) -> Remote:
         """Import `name` (e.g. "scratch.layers") in the student process; a handle to it."""
-        return self._request({"op": "import", "name": name}, name)
+        return self._once(("import", name), {"op": "import", "name": name}, name)
 
     def notebook(self, path: str, require=()) -> Remote:
         """A module made of the notebook's `definitions` cells (run once per process).
@@ -372,7 +521,7 @@ class Student:
         `require` lists grade_ids the grader needs: a missing cell, or one that raised
         while loading, fails with a message naming the notebook and the cell.
         """
-        module = self._request({"op": "notebook", "path": path}, path)
+        module = self._once(("notebook", path), {"op": "notebook", "path": path}, path)
         if require:
             cells = self._request({"op": "getattr", "h": module, "name": "__coursekit_cells__"}, path)
             errors = self._request({"op": "getattr", "h": module, "name": "__coursekit_cell_errors__"},
@@ -400,9 +549,38 @@ class Student:
         """Seed `random`, numpy's global RNG and (once imported) torch in the student process."""
         self._request({"op": "seed", "n": int(n)}, "seeding")
 
-    def path(self, relative: str) -> Path:
-        """Path of a submitted file, for the grader to read with safe loaders only."""
-        target = (self._sandbox.workdir / relative).resolve()
-        if not target.is_relative_to(self._sandbox.workdir.resolve()):
-            raise ValueError(f"{relative} is outside the submission")
-        return target
+    def submitted_bytes(self, relative: str, max_bytes: int) -> bytes | None:
+        """The bytes of a submitted file, as uploaded; None when the submission lacks it.
+
+        Read from the grader's own root-owned copy of the submission, never from a folder
+        the student process can write. A file over `max_bytes` fails the test with a
+        message for the student.
+        """
+        try:
+            return workspace.read_pristine(self._sandbox.pristine, relative, max_bytes)
+        except ValueError as exc:
+            raise AssertionError(str(exc)) from None
+
+    def read_bytes(self, relative: str, max_bytes: int) -> bytes:
+        """The bytes of a file the student process wrote (e.g. a retrained checkpoint).
+
+        Read by the student process and sent through the pipe, so the grader never opens
+        a path the student controls. Fails the test when the file is missing or larger
+        than `max_bytes`.
+        """
+        import numpy as np
+        path = workspace.clean_relpath(relative).as_posix()
+        data = self._request({"op": "read_file", "path": path, "max_bytes": int(max_bytes)},
+                             f"reading {path}")
+        if data is None:
+            raise AssertionError(f"{path} was not written by your code")
+        if type(data) is not np.ndarray or data.dtype != np.uint8 or data.ndim != 1:
+            raise StudentProtocolError(f"reading {path} returned something other than bytes")
+        if data.size > max_bytes:
+            raise AssertionError(f"{path} is over the {max_bytes / 2**20:.1f} MB this question reads")
+        return data.tobytes()
+
+    def shared_folder(self) -> Path:
+        """A fresh folder the grader writes and the student process can only read
+        (same path on both sides). Use the `grader_folder` fixture in graders."""
+        return self._sandbox.shared_folder()
