@@ -17,6 +17,7 @@ COMMANDS = {
     "grade": ("coursekit.grade.command", "grade one submission, or a folder of them, with the real autograder"),
     "data": ("coursekit.data.command", "fetch, verify or check the data sets"),
     "bench": ("coursekit.bench", "measure grading, sandbox, layer and training speed; write bench.json"),
+    "report": ("coursekit.report.command", "one HTML page: scores, failure reasons, what needs a look, similar code"),
 }
 
 
