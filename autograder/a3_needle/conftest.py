@@ -1,9 +1,5 @@
 """Fixtures for the a3 (needle) graders. Trusted code: runs in the grader process."""
 
-import os
-import uuid
-from pathlib import Path
-
 import pytest
 
 
@@ -14,13 +10,8 @@ def ndl(student):
 
 
 @pytest.fixture
-def shared_folder(student):
-    """A fresh folder inside the submission's workspace, readable by the student
-    process, for files the graders make (small idx files). Removed afterwards."""
-    folder = Path(student.path(".tmp")) / f"grader-{uuid.uuid4().hex[:12]}"
-    folder.mkdir(parents=True)
-    os.chmod(folder, 0o755)
-    yield folder
-    for path in folder.iterdir():
-        path.unlink()
-    folder.rmdir()
+def shared_folder(grader_folder):
+    """A fresh folder for files the graders make (small idx files): owned by root,
+    outside the submission's workspace, readable but not writable by the student
+    process, which sees it at the same path."""
+    return grader_folder
