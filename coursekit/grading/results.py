@@ -2,17 +2,30 @@
 
 Every expected test appears, whether it ran or not: a test that never ran scores 0
 with the reason. The file is written atomically (temporary file + rename), so a
-reader never sees half of it.
+reader never sees half of it, and it is strict JSON: every string is valid Unicode
+(lone surrogates, which student code can put in messages and file names, become
+U+FFFD) and every number is finite.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
+from coursekit.sandbox.codec import clean_text
+
 NOT_RUN = "not run: {reason}"
+
+
+def _finite(x):
+    """`x` if it is a finite number JSON readers can hold, else 0."""
+    try:
+        return x if math.isfinite(x) else 0.0
+    except OverflowError:  # an int beyond float range
+        return 0.0
 
 
 def build_results(expected: list[dict], records: dict, notes: list[str], execution_time: float,
@@ -28,7 +41,7 @@ def build_results(expected: list[dict], records: dict, notes: list[str], executi
         rec = records.get(entry["id"])
         result = {
             "name": entry["name"],
-            "score": round(float(rec.score), 4) if rec else 0.0,
+            "score": _finite(round(float(rec.score), 4)) if rec else 0.0,
             "max_score": float(entry["max_score"]),
             "status": rec.status if rec else "failed",
             "output": rec.output if rec else NOT_RUN.format(reason=stopped_reason),
@@ -45,6 +58,7 @@ def build_results(expected: list[dict], records: dict, notes: list[str], executi
             value = rec.leaderboard[2] if rec and rec.leaderboard else None
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 value = 0
+            value = _finite(value)
             row = {"name": column, "value": value}
             if order == "asc":
                 row["order"] = "asc"
@@ -64,13 +78,29 @@ def build_results(expected: list[dict], records: dict, notes: list[str], executi
     return doc
 
 
+def strict(value):
+    """A copy of a JSON-ready document that strict readers accept: strings (keys
+    included) without lone surrogates, non-finite floats as 0."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {strict(k) if isinstance(k, str) else k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if isinstance(value, float):
+        return _finite(value)
+    return value
+
+
 def write_atomic(path: Path, doc: dict) -> None:
+    """Write `doc` as results.json: strict (see `strict`), ASCII, all or nothing."""
+    doc = strict(doc)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=False)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False, ensure_ascii=True)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

@@ -12,10 +12,15 @@ JSON carries the structure; tagged objects stand for what JSON lacks:
     {"$h": id, "type": "Net", "repr": "..."}       handle to an object that stays in the child
     {"$f": "nan" | "inf" | "-inf"}                 non-finite float
 
-The parent decodes with `decode(..., trusted=False)`: only the tags above, only
-whitelisted dtypes, sizes checked against the buffers, every array copied into a fresh
-plain `np.ndarray`. No pickle anywhere: a child that sends anything else gets a
-`ProtocolError`, never code execution.
+The parent reads replies from an untrusted child, so reading and decoding are bounded
+in memory and in work, each limit checked before the memory or time it guards is
+spent (`read_message`, `decode`): the header's size and structure before it is parsed,
+each buffer's declared size before it is allocated, dict keys (plain types only, few
+sharing a hash value) before the dict is built. Only the tags above are understood,
+only whitelisted dtypes, sizes checked against the buffers; each buffer becomes one
+plain, writable `np.ndarray` without a copy. Strings come out with lone surrogates
+replaced, so they can be printed and written as UTF-8. No pickle anywhere: a child
+that sends anything else gets a `ProtocolError`, never code execution.
 
 This module is imported by both sides, so it depends on numpy and the standard
 library only.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -33,9 +39,16 @@ import numpy as np
 ALLOWED_DTYPES = frozenset(
     ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8"]
 )
-MAX_DEPTH = 64
 MAX_NDIM = 32
-MAX_HEADER_BYTES = 64 << 20
+
+# Default limits on one message, each far above what a correct submission sends and
+# each bounding what a hostile one can make the reader spend.
+MAX_HEADER_BYTES = 32 << 20  # the JSON part
+MAX_ITEMS = 2_000_000        # JSON values and object keys in the header (see read_message)
+MAX_DEPTH = 64               # nesting of lists, tuples and dicts
+MAX_KEYS = 100_000           # dict entries, all dicts of the message together
+MAX_BUFFERS = 100_000        # array buffers
+MAX_SHARED_HASH = 8          # keys of one dict with the same hash value
 
 
 class ProtocolError(Exception):
@@ -155,30 +168,103 @@ def encode(value, make_handle=None) -> list:
 
 # --------------------------------------------------------------------------- decode
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-def _read_exact(stream, n: int) -> bytes:
-    chunks = []
-    remaining = n
-    while remaining:
-        chunk = stream.read(min(remaining, 1 << 24))
-        if not chunk:
+
+def clean_text(value: str) -> str:
+    """`value` with every surrogate code point replaced by U+FFFD.
+
+    Python strings may hold lone surrogates (a JSON `\\ud800` escape decodes to one);
+    they cannot be encoded as UTF-8, so printing them or writing them to a file fails.
+    """
+    if value.isascii():  # constant time: the common case costs nothing
+        return value
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def _fill(stream, view: memoryview) -> None:
+    """Fill `view` from `stream` (straight into it where the stream has `readinto`)."""
+    readinto = getattr(stream, "readinto", None)
+    while view:
+        if readinto is not None:
+            got = readinto(view[: 1 << 24])
+        else:
+            chunk = stream.read(min(len(view), 1 << 24))
+            got = len(chunk)
+            view[:got] = chunk
+        if not got:
             raise EOFError("stream closed")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        view = view[got:]
 
 
-def read_message(stream, max_bytes: int):
-    """Read one raw message: (json document, list of buffers). Sizes are capped."""
+def _read_exact(stream, n: int):
+    """`n` bytes: small ones in one read where the stream allows, large ones in place."""
+    first = stream.read(n) if 0 < n <= 1 << 16 else b""
+    if len(first) == n:
+        return first
+    out = bytearray(n)
+    out[: len(first)] = first
+    _fill(stream, memoryview(out)[len(first):])
+    return out
+
+
+# Characters that open a JSON value or key: every value but the first follows one of them.
+_SEPARATORS = (b",", b":", b"[", b"{")
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def _count_separators(data) -> int:
+    return sum(data.count(c) for c in _SEPARATORS)
+
+
+def _check_items(raw, max_items: int) -> None:
+    """Refuse a header holding more than `max_items` JSON values and object keys,
+    before it is parsed (parsing is what costs memory: some 60 bytes per item)."""
+    if len(raw) < max_items or _count_separators(raw) + 1 <= max_items:
+        return  # even counting characters inside strings, it is within the limit
+    # Blank the strings: drop escaped backslashes and quotes, then each string's body.
+    bare = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    bare = _STRING.sub(b"0", bare).translate(None, b" \t\r\n")
+    # In valid JSON, values + keys = separators + 1 - empty containers.
+    items = _count_separators(bare) + 1 - bare.count(b"[]") - bare.count(b"{}")
+    if items > max_items:
+        raise ProtocolError(f"message has more than {max_items} items (values and keys)")
+
+
+def read_message(stream, max_bytes: int, *, max_header_bytes: int = MAX_HEADER_BYTES,
+                 max_items: int = MAX_ITEMS, max_buffers: int = MAX_BUFFERS):
+    """Read one raw message: (JSON document, list of buffers).
+
+    Limits, each checked before what it guards is read, allocated or parsed:
+    `max_bytes` on the header plus all buffers (a declared size is checked before its
+    buffer is allocated); `max_header_bytes` on the header; `max_items` on the
+    header's JSON values plus object keys (a list of n numbers is n + 1 items, a dict
+    entry 3, an array about 9); and `max_buffers`. Nesting and dict keys are
+    `decode`'s to check.
+
+    Each buffer is a uint8 `np.ndarray` read in place: its bytes exist once, and
+    `decode` makes the arrays as views of it.
+    """
     (n,) = struct.unpack("<Q", _read_exact(stream, 8))
-    if n > min(MAX_HEADER_BYTES, max_bytes):
+    if n > min(max_header_bytes, max_bytes):
         raise ProtocolError(f"message header of {n} bytes exceeds the limit")
     raw = _read_exact(stream, n)
+    # The encoder writes ASCII only (json.dumps escapes the rest), so one byte per character.
+    if not raw.isascii():
+        raise ProtocolError("malformed message: header is not ASCII")
+    _check_items(raw, max_items)
     try:
+        # Nesting is bounded while parsing by the interpreter's recursion limit (its
+        # C parser counts levels), then exactly by `decode`.
         doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise ProtocolError("value nested too deeply") from None
+    except ValueError as exc:
         raise ProtocolError(f"malformed message: {exc.__class__.__name__}") from None
+    del raw
     (count,) = struct.unpack("<I", _read_exact(stream, 4))
+    if count > max_buffers:
+        raise ProtocolError(f"message of {count} buffers exceeds the limit of {max_buffers}")
     total = n
     buffers = []
     for _ in range(count):
@@ -186,83 +272,140 @@ def read_message(stream, max_bytes: int):
         total += size
         if total > max_bytes:
             raise ProtocolError(f"message of more than {max_bytes} bytes exceeds the limit")
-        buffers.append(_read_exact(stream, size))
+        # np.empty touches no memory: a buffer declared but never sent costs nothing.
+        buf = np.empty(size, dtype=np.uint8)
+        _fill(stream, memoryview(buf))
+        buffers.append(buf)
     return doc, buffers
 
 
-def _decode_array(tag, buffers):
-    if set(tag) != {"$a", "dtype", "shape"}:
-        raise ProtocolError("bad array tag")
-    index, dtype, shape = tag["$a"], tag["dtype"], tag["shape"]
-    if type(index) is not int or not 0 <= index < len(buffers):
-        raise ProtocolError("array refers to a missing buffer")
-    if dtype not in ALLOWED_DTYPES:
-        raise ProtocolError(f"array dtype {dtype!r} is not allowed")
-    if (type(shape) is not list or len(shape) > MAX_NDIM
-            or any(type(s) is not int or s < 0 for s in shape)):
-        raise ProtocolError("bad array shape")
-    dt = np.dtype(dtype)
-    buf = buffers[index]
-    if math.prod(shape) * dt.itemsize != len(buf):
-        raise ProtocolError("array size does not match its buffer")
-    # frombuffer + copy gives a plain, writable, owned ndarray of exactly this dtype.
-    return np.frombuffer(buf, dtype=dt).reshape(shape).copy()
+def _plain_key(key) -> bool:
+    """Keys the parent accepts: str, int, float, bool, None, and tuples of those."""
+    kind = type(key)
+    if key is None or kind in (str, int, float, bool):
+        return True
+    return kind is tuple and all(_plain_key(k) for k in key)
 
 
-def _decode_value(doc, buffers, make_handle, depth):
-    if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
-    kind = type(doc)
-    if doc is None or kind in (bool, int, float, str):
-        return doc
-    if kind is list:
-        return [_decode_value(v, buffers, make_handle, depth + 1) for v in doc]
-    if kind is not dict or len(doc) == 0:
-        raise ProtocolError("unexpected JSON value")
-    if "$t" in doc and len(doc) == 1 and type(doc["$t"]) is list:
-        return tuple(_decode_value(v, buffers, make_handle, depth + 1) for v in doc["$t"])
-    if "$d" in doc and len(doc) == 1 and type(doc["$d"]) is list:
-        out = {}
-        for pair in doc["$d"]:
+def _check_hash_spread(keys: list) -> None:
+    """Refuse keys many of which share a hash value.
+
+    Inserting n keys with one hash value into a dict costs n**2 / 2 comparisons (hours
+    for 100,000 ints k * (2**61 - 1) + c, or crafted tuples), and which keys collide is
+    public for ints, floats and tuples. Sorting the hash values finds such a group in
+    n log n, before any dict is built; no correct dict holds more than a couple.
+    """
+    if len(keys) <= MAX_SHARED_HASH:
+        return
+    hashes = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
+    hashes.sort()
+    if np.any(hashes[MAX_SHARED_HASH:] == hashes[:-MAX_SHARED_HASH]):
+        raise ProtocolError(f"more than {MAX_SHARED_HASH} dict keys share a hash value")
+
+
+class _Decoder:
+    def __init__(self, buffers, make_handle, max_keys: int, max_depth: int):
+        self.buffers = buffers
+        self.make_handle = make_handle
+        self.keys_left = max_keys
+        self.max_keys = max_keys
+        self.max_depth = max_depth
+        self.used = bytearray(len(buffers))
+
+    def value(self, doc, depth: int):
+        if depth > self.max_depth:
+            raise ProtocolError("value nested too deeply")
+        kind = type(doc)
+        if kind is str:
+            return clean_text(doc)
+        if doc is None or kind in (bool, int, float):
+            return doc
+        if kind is list:
+            return [self.value(v, depth + 1) for v in doc]
+        if kind is not dict or len(doc) == 0:
+            raise ProtocolError("unexpected JSON value")
+        if "$t" in doc and len(doc) == 1 and type(doc["$t"]) is list:
+            return tuple([self.value(v, depth + 1) for v in doc["$t"]])
+        if "$d" in doc and len(doc) == 1 and type(doc["$d"]) is list:
+            return self.dict(doc["$d"], depth)
+        if "$a" in doc:
+            return self.array(doc)
+        if "$f" in doc and len(doc) == 1:
+            special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+            if type(doc["$f"]) is not str or doc["$f"] not in special:
+                raise ProtocolError("bad float tag")
+            return special[doc["$f"]]
+        if "$h" in doc and type(doc["$h"]) is int:
+            if self.make_handle is None:
+                raise ProtocolError("unexpected handle")
+            return self.make_handle(doc)
+        raise ProtocolError("unknown tag in message")
+
+    def dict(self, entries: list, depth: int) -> dict:
+        self.keys_left -= len(entries)
+        if self.keys_left < 0:
+            raise ProtocolError(f"message has more than {self.max_keys} dict keys")
+        keys, values = [], []
+        for pair in entries:
             if type(pair) is not list or len(pair) != 2:
                 raise ProtocolError("bad dict entry")
-            key = _decode_value(pair[0], buffers, make_handle, depth + 1)
-            try:
-                hash(key)
-            except TypeError:
-                raise ProtocolError("unhashable dict key") from None
-            out[key] = _decode_value(pair[1], buffers, make_handle, depth + 1)
-        return out
-    if "$a" in doc:
-        return _decode_array(doc, buffers)
-    if "$f" in doc and len(doc) == 1:
-        special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-        if doc["$f"] not in special:
-            raise ProtocolError("bad float tag")
-        return special[doc["$f"]]
-    if "$h" in doc and type(doc["$h"]) is int:
-        if make_handle is None:
-            raise ProtocolError("unexpected handle")
-        return make_handle(doc)
-    raise ProtocolError("unknown tag in message")
+            key = self.value(pair[0], depth + 1)
+            if not _plain_key(key):
+                raise ProtocolError(f"dict key of type {type(key).__name__} is not accepted")
+            keys.append(key)
+            values.append(self.value(pair[1], depth + 1))
+        _check_hash_spread(keys)
+        return dict(zip(keys, values))
+
+    def array(self, tag: dict) -> np.ndarray:
+        if set(tag) != {"$a", "dtype", "shape"}:
+            raise ProtocolError("bad array tag")
+        index, dtype, shape = tag["$a"], tag["dtype"], tag["shape"]
+        if type(index) is not int or not 0 <= index < len(self.buffers):
+            raise ProtocolError("array refers to a missing buffer")
+        if self.used[index]:
+            raise ProtocolError("two arrays refer to one buffer")
+        self.used[index] = 1
+        if type(dtype) is not str or dtype not in ALLOWED_DTYPES:
+            raise ProtocolError(f"array dtype {str(dtype)[:20]!r} is not allowed")
+        if (type(shape) is not list or len(shape) > MAX_NDIM
+                or any(type(s) is not int or s < 0 for s in shape)):
+            raise ProtocolError("bad array shape")
+        dt = np.dtype(dtype)
+        buf = self.buffers[index]
+        if math.prod(shape) * dt.itemsize != len(buf):
+            raise ProtocolError("array size does not match its buffer")
+        if type(buf) is np.ndarray and buf.dtype == np.uint8 and buf.flags.writeable:
+            # A buffer read_message allocated for this array alone: used in place.
+            return np.frombuffer(buf, dtype=dt).reshape(shape)
+        # Someone else's bytes (immutable, or shared): a private, writable copy.
+        return np.frombuffer(buf, dtype=dt).reshape(shape).copy()
 
 
-def decode(doc, buffers, make_handle=None):
+def decode(doc, buffers, make_handle=None, *, max_keys: int = MAX_KEYS, max_depth: int = MAX_DEPTH):
     """Rebuild a value from a document read by `read_message`.
 
     `make_handle(tag) -> object` builds the local stand-in for a `$h` tag (the parent
-    makes proxies; the child looks the id up in its table).
+    makes proxies; the child looks the id up in its table). Limits: nesting deeper than
+    `max_depth`, more than `max_keys` dict entries in all, a dict key that is not a
+    plain value, more than MAX_SHARED_HASH keys of one dict sharing a hash value, and a
+    buffer used by no array or by two are refused with `ProtocolError`.
     """
+    decoder = _Decoder(buffers, make_handle, max_keys, max_depth)
     try:
-        return _decode_value(doc, buffers, make_handle, 0)
+        value = decoder.value(doc, 0)
     except ProtocolError:
         raise
     except RecursionError:
         raise ProtocolError("value nested too deeply") from None
+    if not all(decoder.used):
+        raise ProtocolError("message holds a buffer no array uses")
+    return value
 
 
 def text(value, limit: int = 200) -> str:
-    """A string field from the child, checked and truncated."""
+    """A string field from the child, checked, truncated and safe to print or write."""
     if not isinstance(value, str):
         raise ProtocolError("expected a string")
+    value = clean_text(value)
     return value if len(value) <= limit else value[: limit - 3] + "..."
