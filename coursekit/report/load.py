@@ -80,6 +80,8 @@ def load(path: str | Path, submissions: str | Path | None = None) -> ClassResult
             return load_csv(path, subs)
         if path.name == METADATA:
             return load_gradescope(path.parent)
+        if path.suffix.lower() == ".zip":
+            raise ReportInputError(f"{path}: unzip the Gradescope export first and give its folder")
         raise ReportInputError(f"{path}: expected a folder of results, a scores .csv or an "
                                f"unzipped Gradescope export (with {METADATA})")
     export = find_export(path)
