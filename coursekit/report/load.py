@@ -216,17 +216,24 @@ def load_gradescope(export: Path) -> ClassResults:
         folder = str(folder)
         if not isinstance(entry, dict):
             raise ReportInputError(f"{meta_path}: entry {folder!r} is not a mapping")
-        people = _key(entry, "submitters") or []
-        names = [str(_key(p, "name") or _key(p, "sid") or "?") for p in people if isinstance(p, dict)]
+        people = _key(entry, "submitters")
+        names = [str(_key(p, "name") or _key(p, "sid") or "?")
+                 for p in (people if isinstance(people, list) else []) if isinstance(p, dict)]
         doc, why = _key(entry, "results"), ""
-        if doc is None:
+        if isinstance(doc, str):          # some exports carry the document as JSON text
+            try:
+                doc = json.loads(doc)
+            except ValueError:
+                doc, why = None, f"{meta_path}: {folder}: results are not JSON"
+        if doc is None and not why:
             why = f"{meta_path}: {folder} has no autograder results"
-        else:
+        elif doc is not None:
             problem = check_document(doc)
             if problem:
                 doc, why = None, f"{meta_path}: {folder}: results {problem}"
         files = export / folder
-        out.append(Submission(folder, doc, why, files if files.is_dir() else None, ", ".join(names)))
+        plain = "/" not in folder and "\\" not in folder and folder not in ("", ".", "..")
+        out.append(Submission(folder, doc, why, files if plain and files.is_dir() else None, ", ".join(names)))
     if not out:
         raise ReportInputError(f"{meta_path}: lists no submissions")
     return ClassResults(sorted(out, key=lambda s: s.name), str(export))

@@ -203,3 +203,19 @@ def test_retrain_results_are_matched_to_csv_rows_and_compared_per_question(tmp_p
     assert [(c.submission.name, c.kind, c.test) for c in found] == [("bob.zip", "retrain disagrees", "q2")]
     assert found[0].reason == ("question q2: the submitted checkpoint scores 2 / 2, "
                                "retraining the submitted code scores 0.5 / 2")
+
+
+def test_a_gradescope_export_entry_without_results_or_with_json_text(tmp_path):
+    doc = results_doc([("t1", "q1", 1, 2, "got 1, expected 2")])
+    (tmp_path / "submission_7").mkdir()
+    (tmp_path / "submission_7" / "results.json").write_text(json.dumps(results_doc([("t1", "q1", 2, 2, "")])))
+    (tmp_path / "submission_metadata.yml").write_text(
+        "submission_7:\n  :submitters:\n  - :name: Ada\n  :results: '" + json.dumps(doc) + "'\n"
+        "submission_8:\n  :submitters:\n  - :sid: '42'\n  :score: 0.0\n"
+        "../outside:\n  :submitters: []\n")
+    subs = load(tmp_path).by_name()
+    # The uploaded results.json (full marks) is not believed; the metadata's results are.
+    assert subs["submission_7"].score == 1 and subs["submission_7"].label == "Ada"
+    assert subs["submission_7"].files == tmp_path / "submission_7"
+    assert subs["submission_8"].results is None and "submission_8 has no autograder results" in subs["submission_8"].error
+    assert subs["submission_8"].label == "42" and subs["../outside"].files is None
