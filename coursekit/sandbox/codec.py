@@ -32,6 +32,7 @@ import json
 import math
 import re
 import struct
+import time
 
 import numpy as np
 
@@ -303,14 +304,28 @@ def _check_hash_spread(keys: list) -> None:
         raise ProtocolError(f"more than {MAX_SHARED_HASH} dict keys share a hash value")
 
 
+_CLOCK_EVERY = 1 << 16  # values decoded between two looks at the clock
+
+
 class _Decoder:
-    def __init__(self, buffers, make_handle, max_keys: int, max_depth: int):
+    def __init__(self, buffers, make_handle, max_keys: int, max_depth: int, deadline):
         self.buffers = buffers
         self.make_handle = make_handle
         self.keys_left = max_keys
         self.max_keys = max_keys
         self.max_depth = max_depth
         self.used = bytearray(len(buffers))
+        self.deadline = deadline
+        self.work = 0
+        self.next_clock = _CLOCK_EVERY
+
+    def spend(self, n: int) -> None:
+        """Count a container of `n` values; past the deadline, stop."""
+        self.work += n + 1
+        if self.work >= self.next_clock:
+            self.next_clock = self.work + _CLOCK_EVERY
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise TimeoutError
 
     def value(self, doc, depth: int):
         if depth > self.max_depth:
@@ -321,10 +336,12 @@ class _Decoder:
         if doc is None or kind in (bool, int, float):
             return doc
         if kind is list:
+            self.spend(len(doc))
             return [self.value(v, depth + 1) for v in doc]
         if kind is not dict or len(doc) == 0:
             raise ProtocolError("unexpected JSON value")
         if "$t" in doc and len(doc) == 1 and type(doc["$t"]) is list:
+            self.spend(len(doc["$t"]))
             return tuple([self.value(v, depth + 1) for v in doc["$t"]])
         if "$d" in doc and len(doc) == 1 and type(doc["$d"]) is list:
             return self.dict(doc["$d"], depth)
@@ -342,6 +359,7 @@ class _Decoder:
         raise ProtocolError("unknown tag in message")
 
     def dict(self, entries: list, depth: int) -> dict:
+        self.spend(len(entries))
         self.keys_left -= len(entries)
         if self.keys_left < 0:
             raise ProtocolError(f"message has more than {self.max_keys} dict keys")
@@ -382,16 +400,19 @@ class _Decoder:
         return np.frombuffer(buf, dtype=dt).reshape(shape).copy()
 
 
-def decode(doc, buffers, make_handle=None, *, max_keys: int = MAX_KEYS, max_depth: int = MAX_DEPTH):
+def decode(doc, buffers, make_handle=None, *, max_keys: int = MAX_KEYS, max_depth: int = MAX_DEPTH,
+           deadline: float | None = None):
     """Rebuild a value from a document read by `read_message`.
 
     `make_handle(tag) -> object` builds the local stand-in for a `$h` tag (the parent
     makes proxies; the child looks the id up in its table). Limits: nesting deeper than
     `max_depth`, more than `max_keys` dict entries in all, a dict key that is not a
     plain value, more than MAX_SHARED_HASH keys of one dict sharing a hash value, and a
-    buffer used by no array or by two are refused with `ProtocolError`.
+    buffer used by no array or by two are refused with `ProtocolError`. The work is
+    linear in the items `read_message` let through; with a `deadline`
+    (`time.monotonic()` seconds) it also stops there, raising `TimeoutError`.
     """
-    decoder = _Decoder(buffers, make_handle, max_keys, max_depth)
+    decoder = _Decoder(buffers, make_handle, max_keys, max_depth, deadline)
     try:
         value = decoder.value(doc, 0)
     except ProtocolError:

@@ -371,3 +371,14 @@ def test_a_header_that_is_not_ascii_is_refused():
     # The encoder escapes everything beyond ASCII; raw UTF-8 (here an encoded surrogate) is not ours.
     with pytest.raises(codec.ProtocolError, match="ASCII"):
         read(frame(b'"\xed\xa0\x80"'))
+
+
+def test_decoding_stops_at_the_deadline():
+    import time
+
+    doc, buffers = read(frame(b"[" + b",".join([b"[]"] * 300_000) + b"]"))
+    assert len(codec.decode(doc, buffers, deadline=time.monotonic() + 3600)) == 300_000
+    with pytest.raises(TimeoutError):
+        codec.decode(doc, buffers, deadline=time.monotonic() - 1)
+    # A small message finishes whatever the clock says: it is checked every 65,536 values.
+    assert codec.decode([1, [2]], [], deadline=time.monotonic() - 1) == [1, [2]]
