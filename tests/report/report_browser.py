@@ -45,6 +45,8 @@ class Dom(HTMLParser):
         self.tables: dict[str, list[list[str]]] = {}
         self.figures: dict[str, dict] = {}
         self.headings: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []       # in-page targets of <a href="#...">
         self._table = self._row = self._cell = None
         self._figure = None
         self._caption = None
@@ -53,6 +55,10 @@ class Dom(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and (a.get("href") or "").startswith("#"):
+            self.links.append(a["href"][1:])
         if tag == "table":
             key = a.get("id") or ("reasons:" + a["data-question"] if "data-question" in a else None)
             self._table = self.tables.setdefault(key, []) if key else None

@@ -100,6 +100,9 @@ def test_the_top_failure_reason_of_the_mutated_question_with_its_count(dom):
     assert reason.startswith("add(N, N): got N, expected N"), reason
     shown = [n for n in ADD_STUDENTS if n in examples]
     assert len(shown) == 5 and f"and {len(ADD_STUDENTS) - 5} more" in examples
+    # Every link (examples, needs a look, pairs) leads to something on the page.
+    assert dom.links and not [target for target in dom.links if target not in dom.ids]
+    assert "sub-" + ADD_STUDENTS[0] in dom.links
     # The stubs' reason comes after, with its own count.
     assert any(r[2].startswith("add is not implemented yet") and r[0] == "2" for r in rows[1:]), rows
 
