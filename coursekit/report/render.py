@@ -132,7 +132,8 @@ def _sandbox(page: Page) -> str:
         return ""
     items = []
     for layer in sorted(counts):
-        parts = ", ".join(f"{state} in {n}" for state, n in counts[layer].most_common())
+        parts = "; ".join(f"{state} ({n} submission{'s' if n != 1 else ''})"
+                          for state, n in counts[layer].most_common())
         items.append(f"<li><b>{esc(layer)}</b>: {esc(parts)}</li>")
     return f'<h3 id="sandbox">Sandbox layers</h3><ul id="sandbox-layers">{"".join(items)}</ul>'
 

@@ -179,9 +179,9 @@ def test_sandbox_layers_are_counted_over_the_class(tmp_path):
     out = tmp_path / "report.html"
     build_report(write_class(tmp_path / "r", docs), out, progress=False)
     text = out.read_text()
-    assert "<li><b>mount</b>: no user namespaces in 2, on in 1</li>" in text
-    assert "<li><b>network</b>: on in 3</li>" in text
-    assert "<li><b>uid</b>: on in 3</li>" in text and "<li><b>ipc</b>: off in 3</li>" in text
+    assert "<li><b>mount</b>: no user namespaces (2 submissions); on (1 submission)</li>" in text
+    assert "<li><b>network</b>: on (3 submissions)</li>" in text
+    assert "<li><b>uid</b>: on (3 submissions)</li>" in text and "<li><b>ipc</b>: off (3 submissions)</li>" in text
 
 
 def test_fingerprints_do_not_join_code_across_starter_lines():
