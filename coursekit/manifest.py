@@ -1,9 +1,10 @@
 """Read and validate `source/<a>/assignment.toml` (docs/authoring.md, section 2).
 
 `load_assignment(path)` returns a frozen `Assignment`; anything invalid raises
-`ManifestError` whose message starts with the manifest's path and the key path
-of the offending value, e.g.
-``source/a2/assignment.toml: questions[3].points: must be > 0, got 0``.
+`ManifestError` whose message starts with the manifest's path, the line where the
+offending key is written (or the closest enclosing table when the key is missing)
+and the key path, e.g.
+``source/a2/assignment.toml:46: questions[3].points: must be > 0, got 0``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from coursekit.manifest_lines import line_of
 
 MANIFEST_NAME = "assignment.toml"
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
@@ -94,11 +97,13 @@ class _Reader:
 
     def __init__(self, manifest: Path):
         self.manifest = manifest
-        self.display = _display_path(manifest)
+        self.display = display_path(manifest)
+        self.text = ""
 
-    def fail(self, keypath: str, message: str) -> ManifestError:
-        where = f"{self.display}: {keypath}: " if keypath else f"{self.display}: "
-        return ManifestError(where + message)
+    def fail(self, keypath: str, message: str, line: int | None = None) -> ManifestError:
+        line = line or (line_of(self.text, keypath) if keypath else None)
+        where = f"{self.display}:{line}" if line else self.display
+        return ManifestError(f"{where}: {keypath}: {message}" if keypath else f"{where}: {message}")
 
     def table(self, data: Any, keypath: str, allowed: dict[str, bool]) -> dict:
         """Check `data` is a table holding only `allowed` keys (value: required)."""
@@ -170,7 +175,9 @@ def _type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """`path` relative to the working folder when inside it (short, clickable),
+    else as given."""
     try:
         rel = os.path.relpath(path)  # relative to the cwd: short, clickable
     except ValueError:  # another drive on Windows
@@ -183,7 +190,7 @@ def _resolve_manifest(path: str | os.PathLike) -> Path:
     if p.is_dir():
         p = p / MANIFEST_NAME
     if not p.is_file():
-        raise ManifestError(f"{_display_path(p)}: no such manifest")
+        raise ManifestError(f"{display_path(p)}: no such manifest")
     return p.resolve()
 
 
@@ -204,9 +211,11 @@ def load_assignment(path: str | os.PathLike, check_sources: bool | None = None) 
     manifest = _resolve_manifest(path)
     r = _Reader(manifest)
     try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        r.text = manifest.read_text(encoding="utf-8")
+        data = tomllib.loads(r.text)
     except tomllib.TOMLDecodeError as exc:
-        raise r.fail("", f"invalid TOML: {exc}") from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise r.fail("", f"invalid TOML: {exc}", line=int(at.group(1)) if at else None) from None
     except UnicodeDecodeError as exc:
         raise r.fail("", f"not UTF-8: {exc}") from None
 
@@ -344,7 +353,7 @@ def _check_sources(r: _Reader, a: Assignment) -> None:
         if nb not in grade_ids:
             path = a.root / nb
             if not path.is_file():
-                raise r.fail(keypath, f"notebook {nb!r} does not exist in {_display_path(a.root)}")
+                raise r.fail(keypath, f"notebook {nb!r} does not exist in {display_path(a.root)}")
             grade_ids[nb] = notebook_grade_ids(path)
         return grade_ids[nb]
 
@@ -356,9 +365,20 @@ def _check_sources(r: _Reader, a: Assignment) -> None:
         for j, f in enumerate(q.files):
             if not (a.root / f).exists() and not any(c.file == f for c in a.checkpoints):
                 raise r.fail(f"questions[{i}].files[{j}]",
-                             f"{f!r} does not exist in {_display_path(a.root)}")
+                             f"{f!r} does not exist in {display_path(a.root)}")
     for i, c in enumerate(a.checkpoints):
         ids_of(c.notebook, f"checkpoints[{i}].notebook")
+
+
+def locate(manifest: str | os.PathLike, keypath: str) -> str:
+    """`path:line` of a key of a manifest (`path` alone when the key is not written
+    there), for messages about what a manifest says."""
+    path = Path(manifest)
+    try:
+        line = line_of(path.read_text(encoding="utf-8"), keypath)
+    except (OSError, UnicodeDecodeError):
+        line = None
+    return f"{display_path(path)}:{line}" if line else display_path(path)
 
 
 def notebook_grade_ids(path: Path) -> set[str]:
@@ -366,7 +386,7 @@ def notebook_grade_ids(path: Path) -> set[str]:
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ManifestError(f"{_display_path(Path(path))}: cannot read notebook: {exc}") from None
+        raise ManifestError(f"{display_path(Path(path))}: cannot read notebook: {exc}") from None
     out = set()
     for cell in nb.get("cells", []):
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -380,6 +400,6 @@ def discover_assignments(source_root: str | os.PathLike, check_sources: bool | N
     """Every `<source_root>/<a>/assignment.toml`, loaded, sorted by folder name."""
     root = Path(source_root)
     if not root.is_dir():
-        raise ManifestError(f"{_display_path(root)}: no such source folder")
+        raise ManifestError(f"{display_path(root)}: no such source folder")
     return [load_assignment(p, check_sources=check_sources)
             for p in sorted(root.glob(f"*/{MANIFEST_NAME}"))]

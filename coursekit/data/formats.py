@@ -75,6 +75,15 @@ class IdxHeader:
         return f"IdxHeader(dtype={self.dtype!r}, shape={self.shape}, offset={self.offset})"
 
 
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"{name}: missing (looked for {path})") from None
+    except OSError as e:
+        raise FormatError(f"{name}: cannot read ({e.strerror or e})") from None
+
+
 def read_payload(path, name: str | None = None) -> bytes:
     """Return the bytes of `path`, decompressed when `name` ends in ".gz".
 
@@ -86,14 +95,8 @@ def read_payload(path, name: str | None = None) -> bytes:
     Raises FormatError (naming the file) for a missing file, a ".gz" file that is not
     gzip data, or a gzip stream that is cut short or fails its CRC.
     """
-    path = Path(path)
-    name = name or path.name
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{name}: missing (looked for {path})") from None
-    except OSError as e:
-        raise FormatError(f"{name}: cannot read ({e.strerror or e})") from None
+    name = name or Path(path).name
+    raw = _read_bytes(Path(path), name)
     if not name.endswith(".gz"):
         return raw
     if raw[:2] != b"\x1f\x8b":
@@ -161,11 +164,11 @@ def parse_idx(payload: bytes, name: str, shape=None, dtype: str | None = None) -
 # Restricted unpickling (CIFAR-10)
 # ---------------------------------------------------------------------------
 
-# Item types a numpy array in a data file may have (numpy's short codes).
 class _Refused(pickle.UnpicklingError):
     """The pickle tried something a data file has no business doing."""
 
 
+# Item types a numpy array in a data file may have (numpy's short codes).
 _ARRAY_CODES = {"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8"}
 
 
@@ -361,14 +364,8 @@ def load_pickle(path, name: str | None = None):
     pickle or that asks for anything beyond plain data and numeric numpy arrays; in
     that case nothing from the file has been executed.
     """
-    path = Path(path)
-    name = name or path.name
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(f"{name}: missing (looked for {path})") from None
-    except OSError as e:
-        raise FormatError(f"{name}: cannot read ({e.strerror or e})") from None
+    name = name or Path(path).name
+    raw = _read_bytes(Path(path), name)
     return loads_pickle(raw, name)
 
 

@@ -73,14 +73,3 @@ def tree_files(root: str | os.PathLike) -> dict[str, Path]:
             out[path.relative_to(root).as_posix()] = path
     return out
 
-
-def is_executable(path: str | os.PathLike) -> bool:
-    return bool(Path(path).stat().st_mode & stat.S_IXUSR)
-
-
-def zip_tree(zip_path: str | os.PathLike, root: str | os.PathLike, prefix: str = "") -> Path:
-    """Zip every file under `root` (arcnames `prefix` + relative path); the
-    executable bit is kept, everything else normalised as in `write_zip`."""
-    files = {prefix + rel: path for rel, path in tree_files(root).items()}
-    execs = {name for name, path in files.items() if is_executable(path)}
-    return write_zip(zip_path, files, executable=execs)

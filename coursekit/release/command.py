@@ -9,19 +9,19 @@ For each assignment under the source folder (or only those named) it writes
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.manifest import Assignment, ManifestError, discover_assignments, load_assignment
+from coursekit.manifest import (MANIFEST_NAME, Assignment, ManifestError, discover_assignments,
+                                load_assignment)
 from coursekit.release import ReleaseError
 from coursekit.release.kit import KitBuild, build_kit, display
 from coursekit.release.solutions import SolutionsBuild, build_solutions
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGER = "coursekit.gradescope.package"
+FAILED_NOTE = "BUILD_FAILED.txt"
 
 
 @dataclass
@@ -53,25 +53,46 @@ def load_selected(source: Path, names: list[str]) -> list[Assignment]:
     return [load_assignment(source / name) for name in names]
 
 
-def module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
-
-
 def package_autograder(a: Assignment, release_dir: Path, autograder: Path) -> tuple[Path | None, str]:
-    """Call the Gradescope packager when it exists and the assignment has graders."""
-    if not module_exists(PACKAGER):
-        return None, f"autograder zip skipped: {PACKAGER} is not available yet"
+    """Build the Gradescope zip when the assignment has graders."""
+    from coursekit.gradescope.package import build_autograder_zip
+
     graders = autograder / a.name
     if not graders.is_dir():
         return None, f"autograder zip skipped: no graders in {display(graders)}"
-    package = importlib.import_module(PACKAGER)
-    out_zip = autograder / "dist" / f"{a.name}-gradescope.zip"
+    out_zip = gradescope_zip(a.name, autograder)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
-    result = package.build_autograder_zip(a, release_dir, graders, out_zip)
+    result = build_autograder_zip(a, release_dir, graders, out_zip)
     return Path(result) if result else out_zip, ""
+
+
+def gradescope_zip(name: str, autograder: Path) -> Path:
+    return autograder / "dist" / f"{name}-gradescope.zip"
+
+
+def remove_outputs(name: str, out: Path, autograder: Path | None) -> list[Path]:
+    """After a failed build of `name`: delete the kit, the zips and the Gradescope zip
+    an earlier build left, so that nothing stale looks current, and mark
+    solutions/<name>/ with BUILD_FAILED.txt (kept, not deleted: it may hold trained
+    checkpoints, which take long to make; the next good build removes the note).
+    Returns the paths removed or marked."""
+    touched = []
+    for path in (out / "release" / name, out / "release" / f"{name}.zip",
+                 out / "solutions" / f"{name}-submission.zip",
+                 *([gradescope_zip(name, autograder)] if autograder else [])):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            touched.append(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+            touched.append(path)
+    solutions = out / "solutions" / name
+    if solutions.is_dir():
+        note = solutions / FAILED_NOTE
+        note.write_text(f"The last `coursekit release {name}` failed, so the files here may not "
+                        "match source/. Fix the error it printed and release again.\n")
+        touched.append(note)
+    return touched
 
 
 def release_one(a: Assignment, out: Path, autograder: Path | None, releaser) -> BuildResult:
@@ -109,21 +130,25 @@ def summary(r: BuildResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        assignments = load_selected(args.source, args.assignments)
-    except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    names = args.assignments or sorted(p.parent.name for p in args.source.glob(f"*/{MANIFEST_NAME}"))
+    if not names:
+        print(f"error: {display(args.source)}: no */{MANIFEST_NAME} found", file=sys.stderr)
         return 1
     from coursekit.release.notebooks import NotebookReleaser
 
     releaser = NotebookReleaser()
     failed = []
-    for a in assignments:
+    for name in names:
         try:
-            result = release_one(a, args.out, args.autograder, releaser)
+            result = release_one(load_assignment(args.source / name), args.out, args.autograder,
+                                 releaser)
         except (ReleaseError, ManifestError) as exc:
-            print(f"{a.name}: FAILED\n  {exc}", file=sys.stderr)
-            failed.append(a.name)
+            touched = remove_outputs(name, args.out, args.autograder)
+            print(f"{name}: FAILED\n  {exc}", file=sys.stderr)
+            if touched:
+                print("  outputs of its previous build removed or marked as failed: "
+                      f"{', '.join(display(p) for p in touched)}", file=sys.stderr)
+            failed.append(name)
             continue
         print(summary(result))
     if failed:

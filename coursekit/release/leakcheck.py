@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from coursekit.manifest import display_path
 from coursekit.release import ReleaseError
 
 SHORT = 20
@@ -116,7 +117,7 @@ class LeakChecker:
     def check_tree(self, root: str | os.PathLike, label: str | None = None) -> None:
         """Raise ReleaseError listing every leak under `root` (file:line each)."""
         root = Path(root)
-        label = label or _display(root)
+        label = label or display_path(root)
         leaks = self.scan(_tree_lines(root, label))
         if leaks:
             shown = "\n  ".join(str(leak) for leak in leaks[:30])
@@ -154,10 +155,3 @@ def _notebook_lines(nb: Mapping, rel: str) -> Iterator[tuple[str, str]]:
                 n += 1
                 yield f"{rel}[cell {i}]:{n}", line
 
-
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel

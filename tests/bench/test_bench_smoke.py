@@ -70,13 +70,34 @@ def test_child_runs_single_threaded_and_failures_are_named():
         measure.run_child("os", "no_such_function", {}, timeout=60)
 
 
-def test_best_of_takes_the_fastest_run():
-    calls = []
-    assert measure.best_of(lambda: calls.append(1), repeat=3) >= 0
-    assert len(calls) == 3
-    calls.clear()
-    measure.best_of(lambda: calls.append(1), repeat=2, min_seconds=0.01)
-    assert len(calls) > 2
+class _Clock:
+    """A stand-in for time.perf_counter: each call of the timed function takes the next
+    of `durations` seconds, so the test knows every run's time without measuring any."""
+
+    def __init__(self, durations):
+        self.now, self.durations, self.calls = 100.0, list(durations), 0
+
+    def __call__(self):
+        return self.now
+
+    def run(self):
+        self.now += self.durations[self.calls]
+        self.calls += 1
+
+
+def test_best_of_takes_the_fastest_run(monkeypatch):
+    clock = _Clock([0.5, 0.2, 0.9])
+    monkeypatch.setattr(measure.time, "perf_counter", clock)
+    assert measure.best_of(clock.run, repeat=3) == pytest.approx(0.2)
+    assert clock.calls == 3
+
+
+def test_best_of_repeats_short_calls_to_fill_min_seconds(monkeypatch):
+    # Run 1: 4 calls of 3 ms (12 ms >= 10 ms): 3 ms per call. Run 2: one 15 ms call.
+    clock = _Clock([0.003] * 4 + [0.015])
+    monkeypatch.setattr(measure.time, "perf_counter", clock)
+    assert measure.best_of(clock.run, repeat=2, min_seconds=0.01) == pytest.approx(0.003)
+    assert clock.calls == 5
 
 
 @pytest.mark.slow

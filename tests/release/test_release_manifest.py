@@ -1,5 +1,6 @@
 """assignment.toml loading: the demo loads as documented; each kind of error names file and key."""
 
+import re
 import shutil
 
 import pytest
@@ -130,10 +131,28 @@ def test_invalid_manifest_names_file_and_key(demo_source, case, monkeypatch):
     with pytest.raises(ManifestError) as info:
         load_assignment(toml)
     message = str(info.value)
-    assert message.startswith("source/demo/assignment.toml: "), message
+    at = re.match(r"source/demo/assignment\.toml:(\d+): ", message)
+    assert at, message
+    assert int(at.group(1)) == _expected_line(toml.read_text(), case, old, new), message
     if keypath:
         assert f": {keypath}: " in message, message
     assert words in message, message
+
+
+def _expected_line(text: str, case: str, old: str, new: str) -> int:
+    """The line an author must look at, found in the edited text: the line the edit
+    wrote (for a missing key, its table's header; for a notebook that does not
+    exist, the cell that names it)."""
+    lines = text.splitlines()
+    written = {"missing_key": "[assignment]", "cell_notebook_missing": '"Gone.ipynb:square"',
+               "invalid_toml": "[release", "question_without_answers": "[[questions]]",
+               "name_not_folder": 'name = "other"', "unknown_table": "[extra]",
+               "checkpoint_not_submitted": 'file = "w.npy"'}
+    if case == "duplicate_id":
+        return [i for i, line in enumerate(lines, 1) if line == 'id = "matmul"'][1]
+    wanted = written.get(case) or next(line for line in new.splitlines()
+                                       if line.strip() and line not in old.splitlines())
+    return next(i for i, line in enumerate(lines, 1) if wanted in line)
 
 
 def test_missing_manifest(tmp_path):
