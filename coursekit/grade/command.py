@@ -70,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
     def one(path: Path):
         try:
-            return path, grade_submission(args.assignment, path, **common), ""
+            # One results.json per upload beside the CSV, in the cluster run's layout
+            # (<csv stem>-results/<upload without .zip>/): what `coursekit report` reads.
+            slug = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
+            results = Path(args.csv).with_name(Path(args.csv).stem + "-results") / slug / "results.json"
+            return path, grade_submission(args.assignment, path, results=results, **common), ""
         except Exception as exc:  # one broken submission must not stop the batch
             return path, None, f"{type(exc).__name__}: {exc}"
 
