@@ -18,6 +18,7 @@ COMMANDS = {
     "data": ("coursekit.data.command", "fetch, verify or check the data sets"),
     "bench": ("coursekit.bench", "measure grading, sandbox, layer and training speed; write bench.json"),
     "report": ("coursekit.report.command", "one HTML page: scores, failure reasons, what needs a look, similar code"),
+    "new-question": ("coursekit.scaffold", "scaffold a question: stub, public check, manifest entry, grader, mutants"),
 }
 
 

@@ -11,9 +11,9 @@ import argparse
 import csv
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from coursekit.grade.local import GradeResult, grade_submission
+from coursekit.grade.local import GradeResult, default_zip, grade_submission
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +32,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per submission")
 
 
-def is_batch(path: Path) -> bool:
-    """A folder of submissions rather than one: it holds zips or folders, not the answers."""
+def is_batch(path: Path, submitted: tuple[str, ...] = ()) -> bool:
+    """A folder of submissions rather than one: it holds zips or folders, not the answers.
+    `submitted`: the assignment's submission files; a folder holding the first folder
+    of any of them (a3's `python/`, a2's `scratch/`) is one submission, even when a
+    notebook is missing from it."""
     if not path.is_dir():
         return False
     entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    tops = {PurePosixPath(f).parts[0] for f in submitted}
     return bool(entries) and all(p.suffix.lower() == ".zip" or p.is_dir() for p in entries) \
-        and len(entries) > 1 and not any(p.suffix in (".py", ".ipynb") for p in entries)
+        and len(entries) > 1 and not any(p.suffix in (".py", ".ipynb") for p in entries) \
+        and not any(p.name in tops for p in entries)
+
+
+def submission_files(zip_path: Path) -> tuple[str, ...]:
+    """The submission files assignment.toml names (read from the autograder zip)."""
+    import tomllib
+    import zipfile
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            doc = tomllib.loads(zf.read("assignment.toml").decode("utf-8"))
+        return tuple(f for f in doc["submission"]["files"] if isinstance(f, str) and f)
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return ()
 
 
 def print_summary(name: str, result: GradeResult, out=sys.stdout) -> None:
@@ -58,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     only = tuple(q for q in args.only.split(",") if q)
     common = dict(device=args.device, only=only, retrain=args.retrain, autograder_zip=args.zip,
                   timeout=args.timeout)
-    if not is_batch(args.submission):
+    if not is_batch(args.submission, submission_files(args.zip or default_zip(args.assignment))):
         try:
             result = grade_submission(args.assignment, args.submission, results=args.results, **common)
         except (FileNotFoundError, RuntimeError) as exc:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.manifest import Assignment
+from coursekit.manifest import display_path as display
 from coursekit.release import ReleaseError
 from coursekit.release.archive import write_zip
 from coursekit.release.leakcheck import LeakChecker
@@ -39,14 +40,6 @@ class KitBuild:
     files: list[str]                      # relative paths in the kit, sorted
     stubs: dict[str, list[str]] = field(default_factory=dict)   # .py file -> stubbed names
     notebooks: list[str] = field(default_factory=list)
-
-
-def display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 def _ignored(rel: str) -> bool:
