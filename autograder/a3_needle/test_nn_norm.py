@@ -40,19 +40,23 @@ def test_layernorm_forward(ndl):
 @weight(2)
 @number("4.2")
 def test_layernorm_backward(ndl):
-    x_np = _rng(3).standard_normal((5, 4)) * 2
-    g = _rng(4).standard_normal((5, 4))
-    layer = ndl.nn.LayerNorm1d(4)
-    w, b = _affine(ndl, layer, 4, 5)
-    x = tensor(ndl, x_np)
-    backward_with(ndl, layer(x), g)
-    _, cache = ref.layernorm(x_np, w, b)
-    dx, dw, db = ref.layernorm_backward(g, cache)
-    check_array("gradient of LayerNorm1d's input", grad_of("x.grad", x), dx, tol=1e-4)
-    check_array("gradient of LayerNorm1d.weight", grad_of("weight.grad", layer.weight).reshape(-1), dw,
-                tol=1e-4)
-    check_array("gradient of LayerNorm1d.bias", grad_of("bias.grad", layer.bias).reshape(-1), db,
-                tol=1e-4)
+    # The second layer's eps is large next to its rows' variance, so the gradients show
+    # where eps goes (inside the square root).
+    for k, (eps, scale) in enumerate(((1e-5, 2.0), (0.5, 0.6))):
+        x_np = _rng(3 + 10 * k).standard_normal((5, 4)) * scale
+        g = _rng(4 + 10 * k).standard_normal((5, 4))
+        layer = ndl.nn.LayerNorm1d(4, eps=eps)
+        w, b = _affine(ndl, layer, 4, 5 + 10 * k)
+        x = tensor(ndl, x_np)
+        backward_with(ndl, layer(x), g)
+        _, cache = ref.layernorm(x_np, w, b, eps=eps)
+        dx, dw, db = ref.layernorm_backward(g, cache)
+        what = f"LayerNorm1d(4, eps={eps:g})"
+        check_array(f"gradient of {what}'s input", grad_of("x.grad", x), dx, tol=1e-4)
+        check_array(f"gradient of {what}.weight", grad_of("weight.grad", layer.weight).reshape(-1),
+                    dw, tol=1e-4)
+        check_array(f"gradient of {what}.bias", grad_of("bias.grad", layer.bias).reshape(-1), db,
+                    tol=1e-4)
 
 
 @weight(2)

@@ -379,3 +379,54 @@ MUTANT_RUNS = {
         {"test_loss"},
     ),
 }
+
+# ---------------------------------------------------------------- the harness's form
+# The runs above as coursekit.testing.MutantRun (docs/authoring.md, section 6): each run
+# is one mutant (its edits together) that the graders in its must-fail set reject; the
+# harness also requires every other grader of the run's questions to give full marks.
+
+import pytest  # noqa: E402
+
+from coursekit.testing import Edit, Mutant, MutantRun  # noqa: E402
+
+# Words a grader's message must hold, where the reason it fails is the point.
+SAYS = {
+    "training": {"test_minibatch_sgd_batches": "expected 12 entries, got 9"},
+    # The autograd version uses torch.sigmoid, so only its use of autograd can fail it.
+    "sigmoid_autograd": {"test_grad_W2": "without autograd"},
+    # Refused when loading, whatever the class does.
+    "bias_sums": {"test_fc_checkpoint_accuracy": "holds a pickled torch.nn.modules.container.Sequential"},
+}
+# Untrained models must earn nothing.
+ZERO = {"factor_two": {"test_fc_checkpoint_accuracy", "test_cnn_checkpoint_accuracy"}}
+# Graders that use a mutated cell of their run: the round trips build the model class
+# that MODEL_PLAIN_TENSORS breaks.
+DEPENDENTS = {"training": {"test_state_dict_round_trip", "test_whole_model_round_trip"}}
+
+
+def _checkpoint_edit(which, kind):
+    def edit(submission, request):
+        from a1_kit import write_checkpoint
+
+        write_checkpoint(submission, which, kind, request.getfixturevalue("build"))
+    return edit
+
+
+def _edits(changes):
+    return tuple(_checkpoint_edit(what, new) if where == "checkpoint" else Edit(where, what, new)
+                 for (where, what), new in changes.items())
+
+
+def _needs_mnist(questions):
+    return bool({"mnist_fc", "mnist_cnn"} & set(questions))
+
+
+RUNS = [
+    MutantRun(name, questions,
+              (Mutant(name, must_fail | DEPENDENTS.get(name, set()), _edits(changes),
+                      says=SAYS.get(name, {}),
+                      zero=ZERO.get(name, set())),),
+              marks=(pytest.mark.realdata("mnist"), pytest.mark.slow) if _needs_mnist(questions) else (),
+              base="full_reference" if _needs_mnist(questions) else "reference")
+    for name, (questions, changes, must_fail, _must_pass) in MUTANT_RUNS.items()
+]

@@ -1,6 +1,7 @@
 """PyTorch.ipynb graders (Parts II-IV functions) through the real autograder: full marks
-for the reference, zero for the stubs, known-wrong variants ("mutants") rejected,
-correct alternatives written differently accepted.
+for the reference, zero for the stubs, correct alternatives written differently
+accepted. The known-wrong variants ("mutants") below are graded by the kit's mutant
+harness (a2_mutants.py, test_a2_mutant_runs.py).
 
 Grading runs are the slow part, so each run carries several mutants. Where a grader
 also calls another student function (train_part2 uses two_layer_fc, train_part34 calls
@@ -539,7 +540,7 @@ def graded(build, grade, tmp_path_factory):
                 (sub / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(start / rel, sub / rel)
         sol_cells = _cell_sources(build.solutions(A) / NB)
-        changes = ALTERNATIVES if name == "alternatives" else MUTANT_RUNS.get(name, ([], []))[0]
+        changes = ALTERNATIVES if name == "alternatives" else []
         for grade_id, source in _apply(sub, sol_cells, changes).items():
             mutate_cell(sub, NB, grade_id, source)
         questions = list(FUNCTION_POINTS)
@@ -580,15 +581,6 @@ def test_stubs_score_zero_with_a_message_each(graded):
             assert "is missing from your submission" in t["output"], (t["name"], t["output"])
         else:  # the challenge's model cell is a solution region at the top level
             assert "challenge_model" in t["output"], (t["name"], t["output"])
-
-
-@pytest.mark.parametrize("run", sorted(MUTANT_RUNS))
-def test_mutants_are_rejected(graded, run):
-    result = graded(run)
-    for name in MUTANT_RUNS[run][1]:
-        t = result.test(name)
-        assert t["score"] == 0, f"{name} accepted a mutant in {run}: {t['output']}"
-        assert t["output"].strip(), name
 
 
 def test_correct_alternatives_score_full_marks(graded):

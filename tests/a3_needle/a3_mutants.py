@@ -2,8 +2,14 @@
 
 Each entry: (name, question, [(file, "Class.method" or function, source)], graders
 that must fail). Every other grader of that question must still give full marks, so
-each mutation is caught by the grader meant to catch it, and only by it.
+each mutation is caught by the grader meant to catch it, and only by it. `RUNS` (at
+the end) is the same list in the form the kit's mutant harness reads
+(coursekit.testing, docs/authoring.md section 6).
 """
+
+import pytest
+
+from coursekit.testing import Edit, Mutant, MutantRun
 
 INIT = "python/needle/init/init_initializers.py"
 OPS = "python/needle/ops/ops_logarithmic.py"
@@ -133,6 +139,18 @@ def forward(self, x):
     return (self.weight.reshape((1, d)).broadcast_to((n, d)) * (centered / std)
             + self.bias.reshape((1, d)).broadcast_to((n, d)))
 '''),
+        (NN, "Dropout.forward", '''
+def forward(self, x):
+    if not self.training:
+        return x
+    keep = init.randb(*x.shape, p=1 - self.p, device=x.device, dtype=x.dtype)
+    return x * keep / self.p
+'''),
+    ], {"test_batchnorm_running_statistics", "test_batchnorm_eval", "test_dropout"}),
+
+    # eps added to the standard deviation instead of the variance: the forward grader
+    # sees it with eps=0.5, the backward grader in the gradients of its eps=0.5 layer.
+    ("layernorm_eps_outside_sqrt", "nn_norm", [
         (NN, "LayerNorm1d.forward", '''
 def forward(self, x):
     n, d = x.shape
@@ -143,14 +161,7 @@ def forward(self, x):
     return (self.weight.reshape((1, d)).broadcast_to((n, d)) * (centered / std)
             + self.bias.reshape((1, d)).broadcast_to((n, d)))
 '''),
-        (NN, "Dropout.forward", '''
-def forward(self, x):
-    if not self.training:
-        return x
-    keep = init.randb(*x.shape, p=1 - self.p, device=x.device, dtype=x.dtype)
-    return x * keep / self.p
-'''),
-    ], {"test_batchnorm_running_statistics", "test_batchnorm_eval", "test_layernorm_forward", "test_dropout"}),
+    ], {"test_layernorm_forward", "test_layernorm_backward"}),
 
     ("norm_modes_and_graph", "nn_norm", [
         (NN, "BatchNorm1d.forward", '''
@@ -422,3 +433,12 @@ def epoch(dataloader, model, opt=None):
     return wrong / seen, total / seen
 '''),
 ], {"test_mnist_test_error"})
+
+
+RUNS = [MutantRun(name, (question,), (Mutant(name, failing, tuple(Edit(*c) for c in changes)),))
+        for name, question, changes, failing in MUTANTS]
+RUNS.append(MutantRun(
+    TRAINING_MUTANT[0], (TRAINING_MUTANT[1],),
+    (Mutant(TRAINING_MUTANT[0], TRAINING_MUTANT[3], tuple(Edit(*c) for c in TRAINING_MUTANT[2]),
+            says={name: "test error" for name in TRAINING_MUTANT[3]}, zero=TRAINING_MUTANT[3]),),
+    marks=(pytest.mark.realdata("mnist"), pytest.mark.slow)))
