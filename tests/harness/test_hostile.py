@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.sandbox.isolation import is_root
+from coursekit.sandbox.proxy import is_root
 
 HONEST = 3.0
 root_only = pytest.mark.skipif(not is_root(), reason="isolation by user needs root")
@@ -190,11 +190,12 @@ np.array_equal = lambda *a, **k: True
 
 @pytest.mark.parametrize("returned, message", [
     ("np.asarray(a + b).view(Sneaky)", None),
-    ("Always()", "expected a numpy array"),
-    ("np.full(np.shape(a + b), np.nan)", "NaN"),
-    ("np.full(np.shape(a + b), np.inf)", "NaN or infinite"),
-    ("np.zeros((7, 7))", "expected shape"),
-    ("np.array([object()] * 6, dtype=object).reshape(2, 3)", "expected a numpy array"),
+    ("Always()", "add(a, b): expected a numpy array, got an object of type Always"),
+    ("np.full(np.shape(a + b), np.nan)", "add(a, b): 6 entries are NaN or infinite"),
+    ("np.full(np.shape(a + b), np.inf)", "add(a, b): 6 entries are NaN or infinite"),
+    ("np.zeros((7, 7))", "add(a, b): expected shape (2, 3), got (7, 7)"),
+    ("np.array([object()] * 6, dtype=object).reshape(2, 3)",
+     "add(a, b): expected a numpy array, got an object of type ndarray"),
 ])
 def test_deceptive_return_values(grade_demo, demo, returned, message):
     source = hostile_ops('''
@@ -212,19 +213,22 @@ class Always:
 ''', body=f'''
 def add(a, b):
     if np.ndim(a) == 0:
-        return "six and a half"
+        return a + b
     return {returned}
 
 def matmul(a, b):
     return Always()
 ''')
     result, _ = run_hostile(grade_demo, demo, source)
-    # A plain ndarray subclass comes back as a plain array of the same numbers (the
-    # subclass's tricks stay in the child), so only the scalar half of test_add fails.
-    assert result.question("add")[0] == 0
     assert result.question("matmul")[0] == 0
-    if message:
-        assert message in result.test("test_add")["output"] or "expected a number" in result.test("test_add")["output"]
+    if message is None:
+        # A plain ndarray subclass comes back as a plain array of the same numbers (the
+        # subclass's tricks stay in the child): the right answer, full marks.
+        assert result.question("add") == (1, 1), result.test("test_add")
+    else:
+        # The scalar half of test_add passes, so the message is the array check's own.
+        assert result.question("add")[0] == 0
+        assert message in result.test("test_add")["output"], result.test("test_add")["output"]
 
 
 def test_pickle_payload_in_the_reply_runs_nothing(grade_demo, demo):
@@ -313,10 +317,12 @@ def test_as_a_normal_user(grade, build, demo, tmp_path_factory):
     """The whole grading run started by an ordinary user: still correct, still bounded."""
     if not is_root():
         pytest.skip("already running as a normal user: the other tests cover it")
-    from coursekit.sandbox.isolation import grant_interpreter_access
     import sys
 
-    grant_interpreter_access(sys.executable)
+    probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+                            sys.executable, "-c", "pass"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"the user nobody cannot run this interpreter: {probe.stderr.strip()[-200:]}")
     shared = Path(tmp_path_factory.mktemp("nobody"))
     os.chmod(shared, 0o755)
     for p in [shared.parent, shared.parent.parent]:
