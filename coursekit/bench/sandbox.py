@@ -82,7 +82,50 @@ class _PipeEcho:
         self.proc.stdout.close()
 
 
+def _layer_modes() -> list[tuple[str, dict]]:
+    """The sandbox's configurations this machine can run: every layer, and (as root)
+    the uid-only fallback of a machine that refuses namespaces."""
+    if os.geteuid() != 0:
+        return [("normal user: no uid of its own, no namespaces", {})]
+    return [("all layers (uid + namespaces + view)", {"COURSEKIT_SANDBOX_NAMESPACES": "1"}),
+            ("uid only (namespaces refused)", {"COURSEKIT_SANDBOX_NAMESPACES": "0"})]
+
+
+def _startup_and_round_trip(tmp: Path, env: dict, repeat: int, min_small: float):
+    """(seconds to start a student process and import a module, seconds per small call)."""
+    import time
+
+    from coursekit.sandbox import Sandbox, Student
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        sandbox = Sandbox(tmp, python_path=["."])
+        try:
+            starts = []
+            for _ in range(repeat):
+                sandbox.stop()
+                t0 = time.perf_counter()
+                Student(sandbox, timeout=3600).module("benchecho").nothing()
+                starts.append(time.perf_counter() - t0)
+            echo = Student(sandbox, timeout=3600).module("benchecho").echo
+            small_args = (3, 2.5, "abc", [1, 2, 3])
+            t_small = best_of(lambda: echo(*small_args), repeat, min_small)
+            layers = dict(sandbox.layers)
+        finally:
+            sandbox.close()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return min(starts), t_small, layers
+
+
 def run(quick: bool = False) -> list:
+    import time
+
     import numpy as np
 
     from coursekit.sandbox import Sandbox, Student
@@ -92,10 +135,12 @@ def run(quick: bool = False) -> list:
     min_small = 0.05 if quick else 0.5
     x = np.random.default_rng(0).standard_normal(array_mb * 2**20 // 8)
     small_args = (3, 2.5, "abc", [1, 2, 3])
+    layer_rows = []
 
     with tempfile.TemporaryDirectory(prefix="coursekit-bench-") as tmp:
-        os.chmod(tmp, 0o755)  # the student user (when running as root) must reach it
         Path(tmp, "benchecho.py").write_text(_ECHO_MODULE)
+        for name, env in _layer_modes():
+            layer_rows.append((name,) + _startup_and_round_trip(Path(tmp), env, repeat, min_small))
         sandbox = Sandbox(Path(tmp), python_path=["."])
         try:
             student = Student(sandbox, timeout=3600)
@@ -118,12 +163,19 @@ def run(quick: bool = False) -> list:
         t_pipe_small = best_of(lambda: pipe.round_trip(small_payload), repeat, min_small)
         big = x.tobytes()
         t_pipe_array = best_of(lambda: pipe.round_trip(big), repeat)
+        # The floor for a start-up: a bare interpreter that imports nothing of ours.
+        starts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+            starts.append(time.perf_counter() - t0)
+        t_bare_start = min(starts)
     finally:
         pipe.close()
 
     mb_moved = 2 * x.nbytes / 2**20  # there and back
     us = 1e6
-    return [
+    metrics = [
         Metric("call round trip, no arguments", t_nothing * us, "us",
                f"bare pipe {fmt_duration(t_pipe_small)}", t_nothing / t_pipe_small,
                note="64-byte message through the pipe"),
@@ -134,3 +186,13 @@ def run(quick: bool = False) -> list:
                f"bare pipe {mb_moved / t_pipe_array:,.0f} MB/s", t_array / t_pipe_array,
                note="ratio: time relative to the pipe"),
     ]
+    for name, t_start, t_round, layers in layer_rows:
+        active = sorted(k for k, v in layers.items() if v is True)
+        metrics.append(Metric(f"student process start-up, {name}", t_start * 1e3, "ms",
+                              f"bare `python -I -c pass` {fmt_duration(t_bare_start)}",
+                              t_start / t_bare_start,
+                              note="fresh workspace copy + launcher + child + one import; "
+                                   "active: " + (", ".join(active) or "none")))
+        metrics.append(Metric(f"call round trip, small arguments, {name}", t_round * us, "us",
+                              f"bare pipe {fmt_duration(t_pipe_small)}", t_round / t_pipe_small))
+    return metrics
