@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+BUDGET_ENV = "COURSEKIT_BUDGET"
 
 
 @dataclass
@@ -67,8 +68,13 @@ def default_zip(assignment: str) -> Path:
 def grade_submission(assignment: str, submission: str | Path, results: str | Path | None = None,
                      device: str = "cpu", only=(), retrain: bool = False,
                      autograder_zip: str | Path | None = None, timeout: float = 3600,
-                     python: str | None = None) -> GradeResult:
-    """Grade `submission` (a folder or a zip) and return the results document."""
+                     python: str | None = None, budget: float | None = None) -> GradeResult:
+    """Grade `submission` (a folder or a zip) and return the results document.
+
+    `budget`: the whole grading's time budget in seconds (run_autograder's `--budget`).
+    By default $COURSEKIT_BUDGET, else a little under `timeout`, so that results are
+    written before this machine's own limit stops the run.
+    """
     zip_path = Path(autograder_zip) if autograder_zip else default_zip(assignment)
     if not zip_path.is_file():
         raise FileNotFoundError(f"{zip_path} not found: run `make release` first")
@@ -98,6 +104,10 @@ def grade_submission(assignment: str, submission: str | Path, results: str | Pat
             args += ["--only", ",".join(only)]
         if retrain:
             args.append("--retrain")
+        if budget is None and not os.environ.get(BUDGET_ENV) and timeout > 30:
+            budget = timeout - 10
+        if budget is not None:
+            args += ["--budget", f"{budget:g}"]
         try:
             proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True,
                                   timeout=timeout)
