@@ -571,7 +571,7 @@ class Student:
         """
         try:
             return workspace.read_pristine(self._sandbox.pristine, relative, max_bytes)
-        except ValueError as exc:
+        except workspace.TooLarge as exc:
             raise AssertionError(str(exc)) from None
 
     def read_bytes(self, relative: str, max_bytes: int) -> bytes:

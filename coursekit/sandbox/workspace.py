@@ -25,6 +25,10 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 
+class TooLarge(ValueError):
+    """A submitted file is larger than the grader reads."""
+
+
 def make_base() -> Path:
     base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
     os.chmod(base, 0o711)
@@ -72,7 +76,8 @@ def read_pristine(pristine: Path, relative: str, max_bytes: int) -> bytes | None
     """Bytes of a submitted file from the root-owned copy; None when it is absent.
 
     Opened component by component without following links, size checked before reading.
-    Raises ValueError when the file is larger than `max_bytes`.
+    Raises TooLarge when the file is larger than `max_bytes`, ValueError for a path that
+    could leave the folder.
     """
     parts = clean_relpath(relative).parts
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -96,11 +101,11 @@ def read_pristine(pristine: Path, relative: str, max_bytes: int) -> bytes | None
         if not stat.S_ISREG(info.st_mode):
             return None
         if info.st_size > max_bytes:
-            raise ValueError(f"{relative} is {info.st_size / 2**20:.1f} MB, over the "
+            raise TooLarge(f"{relative} is {info.st_size / 2**20:.1f} MB, over the "
                              f"{max_bytes / 2**20:.1f} MB this question reads")
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ValueError(f"{relative} is over the {max_bytes / 2**20:.1f} MB this question reads")
+        raise TooLarge(f"{relative} is over the {max_bytes / 2**20:.1f} MB this question reads")
     return data
 
 

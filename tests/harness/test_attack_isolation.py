@@ -22,18 +22,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness_support import unprivileged_can_run_python
 
 DRIVER = Path(__file__).with_name("sandbox_attack.py")
 MODES = ["namespaces", "uid-only", "normal-user"]
 LIMIT = 240   # seconds: any attack ends far sooner; only a hang would reach this
-
-
-def _nobody_can_run_python() -> str:
-    """Empty when the user `nobody` can run this interpreter and read the repo, else why not."""
-    probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-                            sys.executable, "-c", f"import sys; sys.path.insert(0, {str(DRIVER.parents[2])!r}); "
-                            "import coursekit.sandbox"], capture_output=True, text=True)
-    return "" if probe.returncode == 0 else probe.stderr.strip()[-300:]
 
 
 @pytest.fixture(params=MODES)
@@ -45,7 +38,7 @@ def attack(request, tmp_path):
             pytest.skip(f"{mode} needs root; this run is a normal user's")
         prefix, env = [], dict(os.environ)
     elif mode == "normal-user":
-        why = _nobody_can_run_python()
+        why = unprivileged_can_run_python("nobody", "nogroup")
         if why:
             pytest.skip(f"the user nobody cannot run this interpreter: {why}")
         prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
@@ -53,6 +46,9 @@ def attack(request, tmp_path):
     else:
         prefix, env = [], dict(os.environ)
         if mode == "uid-only":
+            why = unprivileged_can_run_python()
+            if why:
+                pytest.skip(f"without namespaces an unprivileged uid cannot run this interpreter: {why}")
             env["COURSEKIT_SANDBOX_NAMESPACES"] = "0"
 
     def run(module: str, calls: list, **spec):
