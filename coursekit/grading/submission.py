@@ -333,7 +333,7 @@ def prepare_workspace(submission: Path, starter: Path, assignment, workspace: Pa
                       only: tuple[str, ...] = ()) -> Prepared:
     """Build `workspace` from the starter kit and the submitted files; collect notes.
 
-    With `only` (question ids), only the files those questions use are looked at.
+    With `only` (question ids), notes are kept only for the files those questions use.
     """
     result = Prepared()
     notes = result.notes
@@ -352,7 +352,12 @@ def prepare_workspace(submission: Path, starter: Path, assignment, workspace: Pa
     present = _regular_files(present_root, assignment.max_file_mb, notes) if present_root.is_dir() else []
     max_bytes = int(assignment.max_file_mb * (1 << 20))
 
-    for wanted in needed_files(assignment, only):
+    # Every submitted file is laid over the kit, since a question's code may import
+    # another question's file (a3's nn_basic calls init); with `only`, the notes are
+    # those of the selected questions' files.
+    needed = set(needed_files(assignment, only))
+    for wanted in assignment.submission_files:
+        notes = result.notes if wanted in needed else []
         found, note = _match(wanted, present)
         if found is None:
             note = note or _missing_note(wanted, starter, assignment)
