@@ -178,13 +178,18 @@ class FileStatus:
         return self.state == "verified" if strict else self.state in self.OK_STATES
 
     def describe(self) -> str:
+        """One line in plain words: verified official file, verified mirror copy, or
+        wrong/damaged/missing, with what to do when something needs doing."""
+        again = f"run `python -m kitdata.fetch {self.dataset}`"
         text = {
-            "verified": "ok: format verified, official checksum",
-            "mirror": f"ok: mirror copy (from {self.detail}), format verified; checksum differs from the official file",
-            "unofficial": f"ok: format verified; checksum differs from the official file ({self.detail}) "
-                          "and its origin is not recorded",
-            "missing": f"missing (expected at {self.path})",
-            "bad": f"wrong: {self.detail}",
+            "verified": "verified, official file",
+            "mirror": f"verified copy from a mirror ({self.detail}): complete and readable; its "
+                      "bytes differ from the official download, as a repacked copy's do. Nothing to do",
+            "unofficial": f"verified copy of unrecorded origin: complete and readable, so it works, but "
+                          f"it is not the official file ({self.detail}). For the official one, delete "
+                          f"it and {again}",
+            "missing": f"missing (expected at {self.path}): {again}",
+            "bad": f"wrong or damaged file: {self.detail}. Delete it and {again} again",
         }[self.state]
         return f"{self.dataset}: {self.name}: {text}"
 
@@ -342,7 +347,7 @@ def _install(tmp: Path, folder: Path, fname: str, fspec: dict, origin: str, requ
     finally:
         tmp.unlink(missing_ok=True)
     _record_source(folder, fname, digests["md5"], origin, official)
-    log(f"  {fname}: {'official checksum' if official else 'format verified, checksum differs from the official file; recorded as a mirror copy'}")
+    log(f"  {fname}: {'verified, official file' if official else 'verified copy from a mirror (complete and readable; its bytes differ from the official download)'}")
 
 
 def _from_mirror(dataset: str, spec: dict, todo, folder: Path, mirror: Path, log) -> None:
@@ -514,8 +519,9 @@ def report(statuses, strict: bool = False, out=None) -> int:
     if bad:
         print(f"\n{len(bad)} file(s) missing or wrong:", file=out)
         for s in bad:
-            why = {"missing": "missing", "bad": s.detail, "mirror": "checksum not official (mirror copy)",
-                   "unofficial": "checksum not official (origin not recorded)"}[s.state]
+            why = {"missing": "missing", "bad": f"wrong or damaged file: {s.detail}",
+                   "mirror": "not the official file (a verified copy from a mirror)",
+                   "unofficial": "not the official file (a verified copy of unrecorded origin)"}[s.state]
             print(f"  {s.path}: {why}", file=out)
         return 1
     return 0

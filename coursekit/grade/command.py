@@ -58,15 +58,56 @@ def submission_files(zip_path: Path) -> tuple[str, ...]:
         return ()
 
 
-def print_summary(name: str, result: GradeResult, out=sys.stdout) -> None:
+def question_order(zip_path: Path) -> list[str]:
+    """Question ids in the order assignment.toml lists them (read from the autograder zip)."""
+    import tomllib
+    import zipfile
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            doc = tomllib.loads(zf.read("assignment.toml").decode("utf-8"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []
+    return [q.get("id") for q in doc.get("questions", []) if isinstance(q, dict)]
+
+
+def lost_reason(output: str, width: int = 110) -> list[str]:
+    """One or two lines saying why points were lost: the message before any traceback,
+    wrapped at word boundaries and shortened with an ellipsis, never cut mid-word."""
+    import textwrap
+    head = []
+    for line in (output or "").strip().splitlines():
+        if not line.strip():
+            if head:
+                break
+            continue
+        if line.startswith((" ", "\t", "Traceback")) and head:
+            break   # the traceback (or the next detail block) starts here
+        head.append(line.strip())
+    text = " ".join(head)
+    if not text:
+        return []
+    lines = textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
+    if len(lines) > 2:
+        rest = " ".join(lines[1:])
+        lines = [lines[0], textwrap.shorten(rest, width=width, placeholder=" ...")]
+    return lines
+
+
+def print_summary(name: str, result: GradeResult, out=sys.stdout, order: list[str] | None = None) -> None:
+    """Score per question in the assignment's order; under each, every lost point and why."""
     print(f"{name}: {result.score:g} / {result.max_score:g} points in {result.wall_seconds:.1f} s", file=out)
-    for qid, (score, top) in result.by_question().items():
+    by_question = result.by_question()
+    known = [q for q in (order or []) if q in by_question]
+    qids = known + [q for q in by_question if q not in known]
+    for qid in qids:
+        score, top = by_question[qid]
         print(f"  {qid:<28} {score:g} / {top:g}", file=out)
-    for t in result.results["tests"]:
-        if t["score"] < t["max_score"]:
-            first = (t.get("output") or "").strip().splitlines()[:1]
-            print(f"    lost {t['max_score'] - t['score']:g}: {t['name']}"
-                  + (f" - {first[0][:150]}" if first else ""), file=out)
+        for t in result.results["tests"]:
+            if t.get("extra_data", {}).get("question", "?") != qid or t["score"] >= t["max_score"]:
+                continue
+            print(f"    lost {t['max_score'] - t['score']:g}: {t['name']}", file=out)
+            for line in lost_reason(t.get("output") or ""):
+                print(f"      {line}", file=out)
     if result.results.get("output"):
         print("  notes: " + result.results["output"].replace("\n", "\n         "), file=out)
 
@@ -81,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         except (FileNotFoundError, RuntimeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print_summary(args.submission.name, result)
+        print_summary(args.submission.name, result,
+                      order=question_order(args.zip or default_zip(args.assignment)))
         return 0
     subs = sorted(p for p in args.submission.iterdir() if not p.name.startswith("."))
 

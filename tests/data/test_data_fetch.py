@@ -88,7 +88,7 @@ def test_mirror_copy_with_other_checksums_is_recorded_as_mirror(tmp_path, gen):
     expected = {f: "mirror" for f in gen.CIFAR_FILES} | {"batches.meta": "verified"}
     assert _states(statuses) == expected
     assert all(s.ok() and s.ok(strict=True) == (s.state == "verified") for s in statuses)
-    assert "mirror copy (from " in statuses[0].describe()
+    assert "verified copy from a mirror (" in statuses[0].describe()
     # A file edited after the copy is no longer vouched for as the mirror's.
     gen.dump_py2(gen.cifar_batch_dict(5, seed=999), dest / "cifar-10-batches-py" / "data_batch_2")
     after = _states(F.check(["cifar10"], dest, registry=reg))
@@ -154,7 +154,7 @@ def test_bad_present_file_is_replaced(tmp_path, gen):
     gen.write_gz(dest / "mnist" / "train-labels-idx1-ubyte.gz", b"\x00\x00\x08\x01\x00\x00\x00\x09")
     lines = []
     statuses = F.fetch(["mnist"], dest, mirror=mirror, registry=reg, log=lines.append)
-    assert any("train-labels-idx1-ubyte.gz: wrong: train-labels-idx1-ubyte.gz: has shape (9,)" in l for l in lines)
+    assert any("train-labels-idx1-ubyte.gz: wrong or damaged file: train-labels-idx1-ubyte.gz: has shape (9,)" in l for l in lines)
     assert _states(statuses)["train-labels-idx1-ubyte.gz"] == "verified"
 
 
@@ -294,7 +294,7 @@ def test_check_command_passes_on_good_files_and_strict_flags_mirror_copies(tmp_p
     assert main(["data", "check", "cifar10", "--dest", str(dest)]) == 0
     capsys.readouterr()
     assert main(["data", "check", "cifar10", "--dest", str(dest), "--strict"]) == 1
-    assert "data_batch_1: checksum not official (mirror copy)" in capsys.readouterr().out
+    assert "data_batch_1: not the official file (a verified copy from a mirror)" in capsys.readouterr().out
 
 
 def test_fetch_command_offline_exit_status(tmp_path, gen, monkeypatch, capsys):

@@ -75,7 +75,7 @@ def test_kit_fetches_on_bare_python_and_loads(tmp_path, gen):
     check = subprocess.run([sys.executable, "-c", _BARE_RUN, "mnist", "--check", "--strict"],
                            cwd=kit, env=_env(), capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count("ok: format verified, official checksum") == 4
+    assert check.stdout.count("verified, official file") == 4
 
     # As a plain script too (python kitdata/fetch.py), e.g. from a notebook cell.
     script = subprocess.run([sys.executable, "kitdata/fetch.py", "mnist", "--check"],
