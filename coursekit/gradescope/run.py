@@ -180,7 +180,9 @@ def main(argv=None) -> int:
     try:
         budget = Budget(budget_seconds(args.budget))
     except ValueError as exc:
-        parser.error(str(exc))
+        # A setting's mistake must not cost the student the results: say so, use the default.
+        print(f"coursekit: {exc}; using the default budget of {DEFAULT_SECONDS:g} s", file=sys.stderr)
+        budget = Budget(DEFAULT_SECONDS)
     root = Path(args.root)
     only = tuple(q for q in args.only.split(",") if q)
     _lock_down(root)

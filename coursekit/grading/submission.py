@@ -160,8 +160,8 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, name: 
         if target.is_dir() and not target.is_symlink():
             return f"it clashes with the folder {shown(name.as_posix())} in the same upload"
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        return f"it cannot be written ({exc.strerror or exc})"
+    except (OSError, ValueError) as exc:
+        return f"it cannot be written ({getattr(exc, 'strerror', None) or exc})"
     written, too_big = 0, False
     try:
         with os.fdopen(fd, "wb") as out, archive.open(info) as src:

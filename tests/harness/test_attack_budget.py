@@ -126,3 +126,11 @@ def test_budget_setting(monkeypatch):
     for bad in ("soon", "0", "-5", "nan", "inf", str(2 * reserve_for(0))):
         with pytest.raises(ValueError):
             budget_seconds(bad)
+
+
+def test_a_wrong_budget_setting_still_grades(grade_demo, demo, monkeypatch):
+    """A mistyped setting is reported in the staff log; the student still gets results."""
+    monkeypatch.setenv(ENV, "ten minutes")
+    result = grade_demo(demo)
+    assert result.score == 6
+    assert f"using the default budget of {DEFAULT_SECONDS:g} s" in result.log
