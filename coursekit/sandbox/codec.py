@@ -105,9 +105,30 @@ def _tensor_to_numpy(value):
     return None
 
 
-def _encode_value(value, buffers, make_handle, depth):
+class _Sending:
+    """What one message being encoded has collected so far."""
+
+    __slots__ = ("buffers", "keys", "make_handle")
+
+    def __init__(self, make_handle):
+        self.buffers: list = []
+        self.keys = 0
+        self.make_handle = make_handle
+
+
+def _plain_encoded(doc) -> bool:
+    """Whether an encoded dict key decodes to a key the reader accepts (see `_plain_key`)."""
+    if doc is None or type(doc) in (str, int, float, bool):
+        return True
+    if type(doc) is dict and len(doc) == 1 and "$f" in doc:
+        return True
+    return type(doc) is dict and len(doc) == 1 and type(doc.get("$t")) is list \
+        and all(_plain_encoded(d) for d in doc["$t"])
+
+
+def _encode_value(value, out: _Sending, depth):
     if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply to send")
+        raise ProtocolError(f"value nested more than {MAX_DEPTH} levels deep: cannot send it")
     if value is None or isinstance(value, (bool, str)):
         return value
     if type(value) is int:
@@ -118,36 +139,40 @@ def _encode_value(value, buffers, make_handle, depth):
         return {"$f": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
     scalar = _plain_scalar(value)
     if scalar is not None:
-        return _encode_value(scalar, buffers, make_handle, depth)
+        return _encode_value(scalar, out, depth)
     if isinstance(value, Handle):
         return {"$h": value._id}
     if type(value) is AsHandle:
-        if make_handle is None:
+        if out.make_handle is None:
             raise ProtocolError("cannot send a handle from this side")
-        return make_handle(value.obj)
+        return out.make_handle(value.obj)
     if type(value) is tuple:
-        return {"$t": [_encode_value(v, buffers, make_handle, depth + 1) for v in value]}
+        return {"$t": [_encode_value(v, out, depth + 1) for v in value]}
     if type(value) is list:
-        return [_encode_value(v, buffers, make_handle, depth + 1) for v in value]
+        return [_encode_value(v, out, depth + 1) for v in value]
     if isinstance(value, dict) and type(value).__name__ in ("dict", "OrderedDict"):
-        return {
-            "$d": [
-                [_encode_value(k, buffers, make_handle, depth + 1),
-                 _encode_value(v, buffers, make_handle, depth + 1)]
-                for k, v in value.items()
-            ]
-        }
+        out.keys += len(value)
+        if out.keys > MAX_KEYS:
+            raise ProtocolError(f"more than {MAX_KEYS} dict keys in one value: cannot send it")
+        entries = []
+        for k, v in value.items():
+            key = _encode_value(k, out, depth + 1)
+            if not _plain_encoded(key):
+                raise ProtocolError(f"a dict key of type {type(k).__name__} cannot be sent "
+                                    "(keys must be str, int, float, bool, None or tuples of those)")
+            entries.append([key, _encode_value(v, out, depth + 1)])
+        return {"$d": entries}
     # Subclasses travel as their plain data: their methods never reach the parent.
     array = value.view(np.ndarray) if isinstance(value, np.ndarray) else _tensor_to_numpy(value)
     if type(array) is np.ndarray:
         dt = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
         if dt.str in ALLOWED_DTYPES:
             array = np.ascontiguousarray(array, dtype=dt)
-            buffers.append(array.data.cast("B") if array.size else b"")
-            return {"$a": len(buffers) - 1, "dtype": dt.str, "shape": list(array.shape)}
-    if make_handle is None:
+            out.buffers.append(array.data.cast("B") if array.size else b"")
+            return {"$a": len(out.buffers) - 1, "dtype": dt.str, "shape": list(array.shape)}
+    if out.make_handle is None:
         raise ProtocolError(f"cannot send a value of type {type(value).__name__}")
-    return make_handle(value)
+    return out.make_handle(value)
 
 
 def encode(value, make_handle=None) -> list:
@@ -157,9 +182,22 @@ def encode(value, make_handle=None) -> list:
     (the child passes its handle table's registrar; the parent passes None, since it
     only ever sends plain data and handles).
     """
-    buffers: list = []
-    doc = _encode_value(value, buffers, make_handle, 0)
+    out = _Sending(make_handle)
+    doc = _encode_value(value, out, 0)
     header = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+    buffers = out.buffers
+    # The reader's limits, checked here too, so the sender gets a clear error instead
+    # of a message the other side refuses.
+    if len(header) > MAX_HEADER_BYTES:
+        raise ProtocolError(f"value takes more than {MAX_HEADER_BYTES >> 20} MB as text "
+                            "(long lists of numbers travel better as numpy arrays): cannot send it")
+    try:
+        _check_items(header, MAX_ITEMS)
+    except ProtocolError:
+        raise ProtocolError(f"value holds more than {MAX_ITEMS} items (long lists of numbers "
+                            "travel better as numpy arrays): cannot send it") from None
+    if len(buffers) > MAX_BUFFERS:
+        raise ProtocolError(f"value holds more than {MAX_BUFFERS} arrays: cannot send it")
     chunks = [struct.pack("<Q", len(header)), header, struct.pack("<I", len(buffers))]
     for buf in buffers:
         chunks.append(struct.pack("<Q", len(buf) if isinstance(buf, bytes) else buf.nbytes))

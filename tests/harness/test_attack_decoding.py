@@ -99,6 +99,17 @@ def test_crafted_reply_is_refused_quickly(grade_demo, demo, attack):
     assert elapsed < GRADING_LIMIT_S, f"grading took {elapsed:.0f} s"
 
 
+def test_an_oversized_honest_reply_gets_a_clear_message(grade_demo, demo):
+    # Not an attack: the student's own encoder refuses what the grader would, and says why.
+    (demo / "calc" / "ops.py").write_text(
+        "def add(a, b):\n    return {i: a for i in range(100001)}\n\n"
+        "def matmul(a, b):\n    return 0\n")
+    result = grade_demo(demo, timeout=300)
+    assert result.score == HONEST
+    out = result.test("test_add")["output"]
+    assert "more than 100000 dict keys in one value: cannot send it" in out, out
+
+
 MEASURE = '''
 import json, resource, sys
 from coursekit.grade.local import grade_submission

@@ -382,3 +382,36 @@ def test_decoding_stops_at_the_deadline():
         codec.decode(doc, buffers, deadline=time.monotonic() - 1)
     # A small message finishes whatever the clock says: it is checked every 65,536 values.
     assert codec.decode([1, [2]], [], deadline=time.monotonic() - 1) == [1, [2]]
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def test_the_sender_checks_the_readers_limits_first(monkeypatch):
+    # What the reader would refuse fails at the sender, with a message saying why.
+    # (Smaller limits, same code: the sender reads them when it runs.)
+    monkeypatch.setattr(codec, "MAX_KEYS", 300)
+    monkeypatch.setattr(codec, "MAX_ITEMS", 1000)
+    monkeypatch.setattr(codec, "MAX_BUFFERS", 20)
+    at_limit = {i: None for i in range(300)}
+    assert len(roundtrip(at_limit)) == 300
+    with pytest.raises(codec.ProtocolError, match="more than 300 dict keys"):
+        codec.encode([at_limit, {"one more": 1}])
+    assert len(roundtrip([0] * 999)) == 999  # the list and its numbers: 1000 items
+    with pytest.raises(codec.ProtocolError, match="more than 1000 items"):
+        codec.encode([0] * 1000)
+    assert len(roundtrip([np.zeros(1)] * 20)) == 20
+    with pytest.raises(codec.ProtocolError, match="more than 20 arrays"):
+        codec.encode([np.zeros(1)] * 21)
+    with pytest.raises(codec.ProtocolError, match="nested more than"):
+        value = 0
+        for _ in range(codec.MAX_DEPTH + 1):
+            value = [value]
+        codec.encode(value)
+
+
+def test_dict_keys_that_are_not_plain_are_not_sent():
+    with pytest.raises(codec.ProtocolError, match="key of type object cannot be sent"):
+        codec.encode({object(): 1}, make_handle=lambda obj: {"$h": 1, "type": "object", "repr": ""})
+    assert roundtrip({np.int64(3): 1, (np.float32(0.5), "a"): 2, float("inf"): 3}) == \
+        {3: 1, (0.5, "a"): 2, math.inf: 3}
