@@ -313,7 +313,7 @@ def test_zip_entries_escaping_the_folder(grade_demo, demo, tmp_path):
     assert "links are not accepted" in result.results["output"]
 
 
-def test_as_a_normal_user(grade, build, demo, tmp_path_factory):
+def test_as_a_normal_user(grade, build, demo):
     """The whole grading run started by an ordinary user: still correct, still bounded."""
     if not is_root():
         pytest.skip("already running as a normal user: the other tests cover it")
@@ -323,27 +323,33 @@ def test_as_a_normal_user(grade, build, demo, tmp_path_factory):
                             sys.executable, "-c", "pass"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"the user nobody cannot run this interpreter: {probe.stderr.strip()[-200:]}")
-    shared = Path(tmp_path_factory.mktemp("nobody"))
-    os.chmod(shared, 0o755)
-    for p in [shared.parent, shared.parent.parent]:
-        os.chmod(p, os.stat(p).st_mode | 0o001)
-    zip_copy = shared / "demo-gradescope.zip"
-    zip_copy.write_bytes(build.autograder_zip("demo").read_bytes())
-    (demo / "calc" / "ops.py").write_text(hostile_ops("while True:\n    pass"))
-    sub = shared / "sub"
-    subprocess.run(["cp", "-r", str(demo), str(sub)], check=True)
-    subprocess.run(["chmod", "-R", "a+rX", str(shared)], check=True)
-    results = shared / "results.json"
-    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-           sys.executable, "-m", "coursekit", "grade", "demo", str(sub), "--zip", str(zip_copy),
-           "--results", str(results)]
-    env = dict(os.environ, HOME=str(shared), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    # The results file's folder must be writable by that user.
-    os.chmod(shared, 0o777)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     import json
+    import shutil
+    import tempfile
+
     from harness_support import assert_valid_results
-    doc = json.loads(results.read_text())
-    assert_valid_results(doc)
-    assert doc["score"] == HONEST
+
+    # A folder of its own under /tmp: pytest's own temporary folders are closed to others.
+    shared = Path(tempfile.mkdtemp(prefix="coursekit-nobody-"))
+    try:
+        zip_copy = shared / "demo-gradescope.zip"
+        zip_copy.write_bytes(build.autograder_zip("demo").read_bytes())
+        (demo / "calc" / "ops.py").write_text(hostile_ops("while True:\n    pass"))
+        sub = shared / "sub"
+        subprocess.run(["cp", "-r", str(demo), str(sub)], check=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(shared)], check=True)
+        results = shared / "results.json"
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+               sys.executable, "-m", "coursekit", "grade", "demo", str(sub), "--zip", str(zip_copy),
+               "--results", str(results)]
+        env = dict(os.environ, HOME=str(shared), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        # The results file's folder must be writable by that user.
+        os.chmod(shared, 0o777)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        doc = json.loads(results.read_text())
+        assert_valid_results(doc)
+        assert doc["score"] == HONEST
+        assert doc["extra_data"]["sandbox"]["own_uid"].startswith("not separated")
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
