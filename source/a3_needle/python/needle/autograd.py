@@ -26,11 +26,6 @@ TENSOR_COUNTER = 0
 array_api = numpy
 NDArray = numpy.ndarray
 
-# Gradients are computed with tensor operators too; while `backward` runs, their
-# results need no graph of their own, which saves time and memory.
-_RECORD_GRAPH = True
-
-
 class Op:
     """An operator: how to compute a value from input arrays, and how to pass an
     output gradient back to the inputs."""
@@ -127,7 +122,7 @@ class Value:
     def make_from_op(cls, op: Op, inputs: List["Value"]):
         value = cls.__new__(cls)
         inputs = list(inputs)
-        if _RECORD_GRAPH and any(x.requires_grad for x in inputs):
+        if any(x.requires_grad for x in inputs):
             value._init(op, inputs, requires_grad=True)
             if not LAZY_MODE:
                 value.realize_cached_data()
@@ -313,25 +308,24 @@ def compute_gradient_of_variables(output_tensor: Tensor, out_grad: Tensor) -> No
 
     Nodes are visited in reverse topological order, so when a node is reached all
     the contributions to its adjoint (one per use of the node) are known.
+
+    The gradients are computed with tensor operators, so they record a graph of
+    their own (as in the public needle): a `.grad` is a Tensor that keeps the tensors
+    it was computed from alive. Optimizers therefore work on `.grad.data` / `.detach()`
+    and store only detached tensors.
     """
-    global _RECORD_GRAPH
     grads_of: Dict[Value, List[Tensor]] = {output_tensor: [out_grad]}
-    previous = _RECORD_GRAPH
-    _RECORD_GRAPH = False
-    try:
-        for node in reversed(find_topo_sort([output_tensor])):
-            contributions = grads_of.pop(node, None)
-            if contributions is None:
-                continue
-            node.grad = sum_node_list(contributions)
-            if node.op is None:
-                continue
-            partials = node.op.gradient_as_tuple(node.grad, node)
-            for inp, partial in zip(node.inputs, partials):
-                if inp.requires_grad:
-                    grads_of.setdefault(inp, []).append(partial)
-    finally:
-        _RECORD_GRAPH = previous
+    for node in reversed(find_topo_sort([output_tensor])):
+        contributions = grads_of.pop(node, None)
+        if contributions is None:
+            continue
+        node.grad = sum_node_list(contributions)
+        if node.op is None:
+            continue
+        partials = node.op.gradient_as_tuple(node.grad, node)
+        for inp, partial in zip(node.inputs, partials):
+            if inp.requires_grad:
+                grads_of.setdefault(inp, []).append(partial)
 
 
 def find_topo_sort(node_list: List[Value]) -> List[Value]:
