@@ -127,13 +127,27 @@ def have_real_data(*names: str) -> bool:
     return all(wanted[n].is_file() for n in names)
 
 
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def pytest_collection_modifyitems(config, items):
     if have_real_data("mnist", "cifar10"):
         return
     skip = pytest.mark.skip(reason="needs datasets/cache (run `make data`)")
     for item in items:
         if item.get_closest_marker("realdata") and not _item_data_ok(item):
-            item.add_marker(skip)
+            if _under_ci():
+                item.user_properties.append(("missing_data", True))
+            else:
+                item.add_marker(skip)
+
+
+def pytest_runtest_setup(item):
+    # Under CI a missing data set is a broken set-up, not a reason to pass quietly.
+    if ("missing_data", True) in item.user_properties:
+        pytest.fail("needs datasets/cache, which is missing: CI must run `make data` first "
+                    "(CI=true turns this skip into a failure)", pytrace=False)
 
 
 def _item_data_ok(item) -> bool:
