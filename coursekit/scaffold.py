@@ -258,7 +258,7 @@ def new_question(assignment: str, qid: str, *, title: str | None, points: int, f
     files[nb_path] = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
     manifest = a.manifest_path
-    entry = (f'\n[[questions]]\nid = "{qid}"\ntitle = "{title}"\npoints = {points}\n'
+    entry = (f'\n[[questions]]\nid = "{qid}"\ntitle = {json.dumps(title)}\npoints = {points}\n'
              f'{entry_where}\n[questions.resources]\ncpu_seconds = 30\n')
     files[manifest] = manifest.read_text(encoding="utf-8").rstrip("\n") + "\n" + entry
     number = next_number(graders)
