@@ -29,7 +29,7 @@ class BuildResult:
     assignment: Assignment
     kit: KitBuild
     solutions: SolutionsBuild
-    autograder_zip: Path | None   # None when the packager or the graders are not there
+    autograder_zip: Path | None   # None when the assignment has no graders
     note: str = ""
 
 
