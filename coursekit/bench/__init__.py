@@ -9,6 +9,7 @@ Sections, in the order they run (release first: grading needs what it builds):
   layers   a2's fast conv / max-pool layers against torch.nn.functional (<= 3x) and the naive loops (>= 100x)
   needle   one a3 MLP ResNet epoch on MNIST, needle against PyTorch (<= 2x)
   gpu      a2's challenge reference on CUDA: time per epoch and accuracy (only with a GPU)
+  cluster  gradings per minute on a local Ray cluster with one and two workers (needs Ray)
 
 Every ratio compares two measurements taken in the same run. A section whose code
 does not exist yet reports "not available: <reason>"; a failing one reports "error".
@@ -27,7 +28,7 @@ from pathlib import Path
 from coursekit.bench.measure import REPO
 from coursekit.bench.report import Section, document, table, write_json
 
-SECTIONS = ("release", "grading", "sandbox", "layers", "needle", "gpu")
+SECTIONS = ("release", "grading", "sandbox", "layers", "needle", "gpu", "cluster")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -30,6 +30,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once (batch mode)")
     parser.add_argument("--csv", type=Path, default=Path("scores.csv"), help="batch mode: the scores file")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per submission")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="grade the folder on a Ray cluster (HOST:PORT, ray://HOST:10001 or auto); "
+                             "--results names the folder of results.json files (docs/cluster.md)")
+    parser.add_argument("--retries", type=int, default=3, help="--cluster: reruns of a task whose node died")
 
 
 def is_batch(path: Path, submitted: tuple[str, ...] = ()) -> bool:
@@ -116,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
     only = tuple(q for q in args.only.split(",") if q)
     common = dict(device=args.device, only=only, retrain=args.retrain, autograder_zip=args.zip,
                   timeout=args.timeout)
+    if args.cluster:
+        from coursekit.cluster.driver import run_from_args
+        return run_from_args(args)
     if not is_batch(args.submission, submission_files(args.zip or default_zip(args.assignment))):
         try:
             result = grade_submission(args.assignment, args.submission, results=args.results, **common)
