@@ -1,7 +1,7 @@
 """FullyConnectedNets.ipynb runs top to bottom on the reference solution (with the
 manifest's CI parameters), and the checkpoint it saves is graded by the hidden
-best-model grader: full marks for the reference and for an alternative
-FullyConnectedNet, none for a useless or a tampered checkpoint.
+best-model grader: full marks for the reference, none for a useless or a tampered
+checkpoint, nor for a network whose forward pass looks up the public test labels.
 """
 import shutil
 import sys
@@ -72,17 +72,45 @@ def test_reference_checkpoint_full_marks(trained, grade, tmp_path):
     assert t["score"] == t["max_score"] > 0, t
 
 
-def test_alternative_net_full_marks(trained, grade, tmp_path):
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        from test_fc_norm_graders import ALTERNATIVE_NETS, _apply
-    finally:
-        sys.path.pop(0)
-    sub = _submission(trained, tmp_path, "alt")
-    _apply(sub, [entry for entry in ALTERNATIVE_NETS if entry[1].startswith("FullyConnectedNet")])
-    result = grade(A, sub, only=["fc_best_model"])
-    t = result.test("test_best_model_accuracy")
-    assert t["score"] == t["max_score"] > 0, t
+LOOKUP_LOSS = """
+def loss(self, X, y=None):
+    # Attack: at test time, find each image in the public test set (the saved mean image
+    # is all zeros, so X holds the raw pixel values) and return its public label.
+    if y is None:
+        return _lookup_scores(X)
+    raise NotImplementedError
+"""
+
+
+def test_lookup_of_public_labels_earns_nothing(trained, grade, tmp_path):
+    """A FullyConnectedNet whose test-time forward pass looks each image up in the public
+    CIFAR-10 test batch, saved with random weights: the grader evaluates the weights with
+    its own code, so the lookup never runs and the model scores at chance."""
+    from coursekit.testing import mutate
+    from lookup_attack import lookup_accuracy, prelude
+
+    work, _ = trained
+    sub = _submission(trained, tmp_path, "lookup")
+    source = prelude("cifar10")
+    module = sub / "scratch" / "classifiers" / "fc_net.py"
+    module.write_text(module.read_text() + "\n\n" + source)
+    mutate(sub, "scratch/classifiers/fc_net.py", LOOKUP_LOSS, name="FullyConnectedNet.loss")
+    with np.load(work / CHECKPOINT, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    rng = np.random.default_rng(3)
+    for k in arrays:
+        if k.startswith("param_"):
+            arrays[k] = rng.standard_normal(arrays[k].shape).astype(np.float32)
+    arrays["mean_image"] = np.zeros((3, 32, 32), dtype=np.float32)
+    np.savez(sub / CHECKPOINT, **arrays)
+    # The attack is real: what the student's loss() returns on the images the grader
+    # would send (raw pixels, float32, channels first) is right every time.
+    assert lookup_accuracy("cifar10", source, lambda ns, images: ns["_lookup_scores"](
+        images.astype(np.float32))) == 1.0
+    t = grade(A, sub, only=["fc_best_model"]).test("test_best_model_accuracy")
+    assert t["score"] == 0, t
+    acc = float(t["output"].split("Test accuracy of the submitted model: ")[1].split("%")[0])
+    assert acc < 20, t
 
 
 class _Payload:
@@ -116,7 +144,8 @@ def test_useless_and_tampered_checkpoints_score_zero(trained, grade, tmp_path):
     arrays["param_W1"] = np.array([_Payload(str(marker))], dtype=object)
     np.savez(sub / CHECKPOINT, **arrays)
     t = grade(A, sub, only=["fc_best_model"]).test("test_best_model_accuracy")
-    assert t["score"] == 0 and "cannot be read" in t["output"], t
+    assert t["score"] == 0 and "entry param_W1.npy holds Python objects (pickled data), which the " \
+        "grader never loads" in t["output"], t
     assert not marker.exists()
 
 
