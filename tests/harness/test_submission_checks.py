@@ -13,15 +13,23 @@ def test_missing_file_is_named_and_the_rest_graded(grade_demo, demo):
     assert result.score == 4
 
 
-def test_wrong_case_and_nested_folder_are_found(grade_demo, demo, tmp_path):
+def test_nested_folder_is_found(grade_demo, demo, tmp_path):
     upload = tmp_path / "upload"
     shutil.copytree(demo, upload / "my_kit")          # everything inside an extra folder
     (upload / "my_kit" / "calc" / "ops.py").rename(upload / "my_kit" / "calc" / "Ops.py")
     result = grade_demo(upload)
     assert result.score == 6
     notes = result.results["output"]
-    assert "inside an extra folder" in notes
-    assert "letter case differs" in notes or "Ops.py" in notes
+    assert "calc/ops.py: graded my_kit/calc/Ops.py (it was inside an extra folder)" in notes
+    assert "calc/models.py: graded my_kit/calc/models.py (it was inside an extra folder)" in notes
+
+
+def test_wrong_letter_case_is_found(grade_demo, demo):
+    (demo / "calc" / "ops.py").rename(demo / "calc" / "Ops.py")
+    result = grade_demo(demo)
+    assert result.score == 6
+    assert "calc/ops.py: graded your file calc/Ops.py (the name's letter case differs)" in (
+        result.results["output"])
 
 
 def test_invalid_notebook_json(grade_demo, demo):
