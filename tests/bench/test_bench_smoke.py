@@ -14,6 +14,7 @@ import pytest
 
 import coursekit.bench as bench
 from coursekit.bench import measure, report
+from coursekit.bench import sandbox as bench_sandbox
 from coursekit.bench.report import Metric, Section
 
 
@@ -112,7 +113,11 @@ def test_quick_bench_writes_json(tmp_path, capsys):
     sandbox = doc["sections"][0]
     if sandbox["status"] == "ok":
         names = [m["name"] for m in sandbox["metrics"]]
-        assert names == ["call round trip, no arguments", "call round trip, small arguments", "array echo, 1 MB float64"]
+        modes = [name for name, _ in bench_sandbox._layer_modes()]
+        assert names == ["call round trip, no arguments", "call round trip, small arguments",
+                         "array echo, 1 MB float64"] + [
+            row for mode in modes for row in (f"student process start-up, {mode}",
+                                              f"call round trip, small arguments, {mode}")]
         for m in sandbox["metrics"]:
             assert math.isfinite(m["value"]) and m["value"] > 0 and m["ratio"] > 0
     else:
