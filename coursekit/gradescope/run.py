@@ -66,6 +66,20 @@ class Run:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _final: bool = False
 
+    def staff_data(self) -> dict:
+        """What course staff see and students do not: the sandbox's active layers,
+        peak memory and the graders' flags."""
+        import resource
+        grader = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        student = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        plugin = self.plugin
+        return {
+            "sandbox": dict(getattr(getattr(plugin, "sandbox", None), "layers", {}) or {}),
+            "peak_memory_mb": round(max(grader, student), 1),
+            "peak_memory_mb_by_process": {"grader": round(grader, 1), "student": round(student, 1)},
+            "flags": list(getattr(plugin, "flags", []) or []),
+        }
+
     def write(self, records: dict, reason: str, final: bool) -> bool:
         """Write results.json from `records`; after the final write, nothing more is written."""
         from coursekit.grading.results import build_results, write_atomic
@@ -76,6 +90,7 @@ class Run:
             if self._final:
                 return False
             doc = build_results(self.expected, records, self.notes, self.budget.elapsed(), reason)
+            doc["extra_data"] = self.staff_data()
             write_atomic(self.results, doc)
             self._final = final
             return True
@@ -93,8 +108,9 @@ def grade(root: Path, device: str, only: tuple[str, ...], retrain: bool, run: Ru
 
     source = root / "source"
     assignment = load_assignment(source / "assignment.toml")
+    # Root's own copy of the submission: student processes get fresh copies of it.
     scratch = Path(tempfile.mkdtemp(prefix="coursekit-work-"))
-    os.chmod(scratch, 0o711)
+    os.chmod(scratch, 0o700)
     workspace = scratch / "submission"
     plugin = None
     try:

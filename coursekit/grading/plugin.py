@@ -23,6 +23,7 @@ from coursekit.grading.budget import Budget
 from coursekit.sandbox import Limits, Sandbox, SandboxFailure, Student, StudentTimeout
 
 MAX_OUTPUT_CHARS = 8000
+_CURRENT: dict = {}   # the plugin of the grading in progress (one per process), for flag()
 
 
 @dataclass
@@ -118,10 +119,12 @@ class GradingPlugin:
         self._started = 0.0
         a = config.assignment
         memory = max([q.resources.memory_mb for q in a.questions] or [2048])
+        self.flags: list[dict] = []        # staff-only: integrity flags raised by graders
+        _CURRENT["plugin"] = self
         self.sandbox = Sandbox(config.workspace, python_path=a.python_path,
                                limits=Limits(memory_mb=0 if config.device == "cuda" else memory,
                                              cpu_seconds=self._cpu_budget()),
-                               python=config.python)
+                               python=config.python, device=config.device)
 
     def _cpu_budget(self) -> int:
         a = self.config.assignment
@@ -334,6 +337,25 @@ def data_dir(request) -> Path:
                     f"({', '.join(missing)}); the course staff must run `make data` and "
                     "`make release` again. This is not your fault.")
     return path
+
+
+@pytest.fixture
+def grader_folder(request) -> Path:
+    """A fresh folder the grader writes files into for the student process to read.
+
+    Owned by root and outside the student's workspace: the student process sees it at the
+    same path, read-only, so nothing in it can be swapped for a link.
+    """
+    plugin = _plugin(request)
+    return plugin.sandbox.shared_folder()
+
+
+def flag(kind: str, reason: str) -> None:
+    """Record a staff-only flag for the running test (`kind`: "integrity", ...)."""
+    plugin = _CURRENT.get("plugin")
+    if plugin is None:
+        raise RuntimeError("flag() is only available while graders run")
+    plugin.flags.append({"test": plugin.current, "kind": str(kind), "reason": str(reason)})
 
 
 @pytest.fixture

@@ -180,7 +180,7 @@ class Sandbox:
         self._dropped = 0
         self._lock = threading.Lock()
         self._drainer: threading.Thread | None = None
-        self._out_fd = -1
+        self._req = self._rep = -1
         self.failed_imports: dict[tuple[str, str], SandboxFailure] = {}
         # Orphans of the student re-parent to the grader, which reaps (or, without a uid
         # of the grading's own, kills) them.
@@ -277,7 +277,7 @@ class Sandbox:
         for fd in (req_r, rep_w, status_w, out_w):
             os.close(fd)
         os.set_blocking(req_w, False)
-        self._req, self._rep, self._out_fd = req_w, rep_r, out_r
+        self._req, self._rep = req_w, rep_r
         self._drainer = threading.Thread(target=self._drain, args=(out_r,), daemon=True)
         self._drainer.start()
         status = self._read_status(status_r)
@@ -313,13 +313,19 @@ class Sandbox:
             return {"problem": "the launcher ended before reporting"}
 
     def _drain(self, fd: int) -> None:
+        """Keep the student's output (up to the cap) until every writer is gone.
+
+        This thread owns `fd` and closes it: were stop() to close it while a read is in
+        flight, the number could be reused by the next process's pipes and read here.
+        """
         cap = self.limits.output_kb * 1024
         while True:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
-                return
+                chunk = b""
             if not chunk:
+                os.close(fd)
                 return
             with self._lock:
                 room = cap - len(self._output)
@@ -365,12 +371,10 @@ class Sandbox:
         if self._drainer is not None:
             self._drainer.join(timeout=5)
             self._drainer = None
-        for fd in (self._req, self._rep, self._out_fd):
-            try:
+        for fd in (self._req, self._rep):
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
-        self._out_fd = -1
+        self._req = self._rep = -1
         if workdir is not None:
             self._discard(workdir)
 
@@ -435,7 +439,8 @@ class Sandbox:
             self._send(codec.encode(request), deadline)
             doc, buffers = codec.read_message(_DeadlinePipe(self._rep, deadline),
                                               self.limits.max_reply_mb << 20)
-            reply = codec.decode(doc, buffers, make_handle=lambda tag: self._remote(tag, label, owner))
+            reply = codec.decode(doc, buffers, make_handle=lambda tag: self._remote(tag, label, owner),
+                                 deadline=deadline)
         except TimeoutError:
             self.stop()
             raise StudentTimeout(
@@ -511,13 +516,12 @@ class Student:
             again.__dict__.update(failed.__dict__)
             again.args = (f"{failed}\n(not retried: it already failed earlier in this grading)",)
             raise again
-        allotted = self.deadline - time.monotonic()
         try:
             return self._request(request, label)
         except StudentTimeout as exc:
             # A short limit may just have been too short on a busy machine: only a
             # generous one that ran out is taken as a hang.
-            if allotted >= IMPORT_HANG_SECONDS:
+            if self.timeout >= IMPORT_HANG_SECONDS:
                 self._sandbox.failed_imports[key] = exc
             raise
         except (StudentError, StudentCrashed) as exc:
