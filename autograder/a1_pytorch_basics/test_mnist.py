@@ -1,23 +1,42 @@
 """Hidden graders: the MNIST models of MNIST.ipynb and their submitted checkpoints.
 
-The student's model class is built in the student process; its checkpoint is read
-there with torch.load(weights_only=True), checked here, and loaded into the model.
-The grader sends the 10,000 held-out test images (from the autograder's own data);
-the labels stay in this process, which computes the accuracy from the returned scores.
+Each checkpoint is read here, as bytes of the upload, with torch.load(weights_only=True)
+after its sizes are checked (coursekit.grading.safe_load).
+
+- FullyConnectedNet's architecture is fixed by the notebook (784-256-10 with a ReLU), so
+  this process evaluates the submitted weights with its own torch code on the 10,000
+  MNIST test images: no student code runs, and a forward pass that looks the public test
+  labels up earns nothing.
+- ConvNet's architecture is the student's (it only has to contain convolution, batch
+  norm and dropout), so it is built by the student's code in the student process, which
+  gets the test images and secretly perturbed copies of half of them, shuffled together
+  (coursekit.grading.heldout). The labels stay here. The grade comes from the plain
+  images; a model far better on them than on their perturbed copies scores zero and is
+  flagged for the staff.
 """
+
+from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from a1_support import MNIST, require, unpickling_problem
+from a1_support import MNIST, require
 from coursekit.data.loaders import load_mnist
-from coursekit.grading import leaderboard, number, partial_credit, question, weight
+from coursekit.grading import flag, leaderboard, number, partial_credit, question, weight
 from coursekit.grading.checks import accuracy, check_array
+from coursekit.grading.heldout import Perturbation, lookup_suspected, measure, perturb, secret_rng
+from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import StudentError
 
 FC_CHECKPOINT = "checkpoints/mnist_fc.pt"
 CNN_CHECKPOINT = "checkpoints/mnist_cnn.pt"
 BATCH = 1000
+MAX_CHECKPOINT_BYTES = 32 << 20
+# Digits must not be mirrored; the rest are changes a reader would not notice.
+CNN_PERTURBATION = Perturbation(max_shift=1.5, max_rotation=8.0, max_scale=0.08, contrast=0.15,
+                                brightness=0.05, noise=0.02)
+CNN_MARGIN = 0.05
 
 
 def _images(n, seed):
@@ -30,55 +49,83 @@ def _build(student, cls, cell):
     return getattr(nb, cls)()
 
 
-def _load_checkpoint(student, model, cls, relpath):
-    """Load the submitted state dict into `model` (in the student process)."""
-    path = student.path(relpath)
-    if not path.is_file():
+def _read_state(student, relpath):
+    """The submitted state dict (names -> float arrays), read here from the upload's bytes."""
+    data = student.submitted_bytes(relpath, MAX_CHECKPOINT_BYTES)
+    if data is None:
         raise AssertionError(f"{relpath} is missing from your submission: run the training cells of "
                              f"{MNIST}, which write it, and include it in the zip")
-    torch_in_child = student.module("torch")
     try:
-        state = torch_in_child.load(relpath, map_location="cpu", weights_only=True)
-    except StudentError as exc:
-        raise AssertionError(f"{relpath} cannot be read with torch.load(..., weights_only=True): "
-                             f"{unpickling_problem(exc.message)}. Save model.state_dict() "
-                             "with torch.save.") from None
-    if type(state) is not dict or not state or not all(
-            isinstance(k, str) and type(v) is np.ndarray for k, v in state.items()):
+        state = load_torch(data, relpath, MAX_CHECKPOINT_BYTES)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}. Save model.state_dict() with torch.save.") from None
+    if type(state) not in (dict, OrderedDict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise AssertionError(f"{relpath} should hold a state dict (parameter names -> tensors), "
                              f"as written by torch.save(model.state_dict(), path)")
-    bad = [k for k, v in state.items() if v.dtype.kind == "f" and not np.all(np.isfinite(v))]
+    arrays = {}
+    for k, v in state.items():
+        v = v.detach().cpu()
+        if v.is_floating_point() and v.dtype not in (torch.float32, torch.float64):
+            v = v.float()
+        arrays[k] = v.numpy()
+    bad = [k for k, v in arrays.items() if v.dtype.kind == "f" and not np.all(np.isfinite(v))]
     require(not bad, f"{relpath}: {', '.join(bad[:5])} hold NaN or infinite values")
-    tensors = {k: student.tensor(v) for k, v in state.items()}
-    try:
-        model.load_state_dict(tensors)
-    except StudentError as exc:
-        raise AssertionError(f"{relpath} does not fit {cls}() (the grader builds it with no "
-                             f"arguments):\n{exc.message}") from None
-    return model
+    return arrays
 
 
-def _test_accuracy(student, model, data_dir):
-    """Accuracy of `model` on the held-out MNIST test set, computed here."""
+def _fc_weights(state):
+    """The four FullyConnectedNet parameters of a state dict, by shape, as float32 tensors."""
+    shapes = {tuple(v.shape): k for k, v in state.items()}
+    want = [(256, 784), (256,), (10, 256), (10,)]
+    require(len(state) == 4 and sorted(shapes) == sorted(want),
+            f"{FC_CHECKPOINT} should hold exactly the parameters of Linear(784, 256) and "
+            f"Linear(256, 10) (shapes {want}); it holds {[(k, tuple(v.shape)) for k, v in state.items()]}")
+    return [torch.from_numpy(np.ascontiguousarray(state[shapes[s]], dtype=np.float32)) for s in want]
+
+
+def _test_set(data_dir):
     images, labels = load_mnist(data_dir, "t10k")
-    x = (images.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    return (images.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28), np.asarray(labels)
+
+
+def _fc_accuracy(weights, data_dir):
+    """Accuracy of the 784-256-10 network with these weights, computed here."""
+    x, labels = _test_set(data_dir)
+    w1, b1, w2, b2 = weights
+    with torch.no_grad():
+        h = F.relu(F.linear(torch.from_numpy(x).reshape(len(x), 784), w1, b1))
+        scores = F.linear(h, w2, b2).double().numpy()
+    require(np.all(np.isfinite(scores)), f"{FC_CHECKPOINT}: the weights give NaN or infinite scores")
+    return accuracy(scores, labels)
+
+
+def _cnn_measurement(student, model, data_dir, rng=None):
+    """Accuracy of the student's model on the test images and perturbed copies of half."""
+    x, labels = _test_set(data_dir)
+    rng = rng if rng is not None else secret_rng()
+    subset = np.sort(rng.choice(len(x), len(x) // 2, replace=False))
+    # Whole grey levels, as in the plain images, so the two kinds look alike.
+    perturbed = np.round(perturb(x[subset], CNN_PERTURBATION, rng) * 255.0).astype(np.float32) / 255.0
     device = student.device
     model.to(device)
     model.eval()
+
+    def scores_of(batch):
+        out = model(student.tensor(batch, device=device))
+        if type(out) is not np.ndarray or out.shape != (len(batch), 10):
+            raise AssertionError(f"the model should return scores of shape ({len(batch)}, 10) for "
+                                 f"{len(batch)} images, got {getattr(out, 'shape', type(out).__name__)}")
+        if not np.all(np.isfinite(out)):
+            raise AssertionError("the model returned NaN or infinite scores")
+        return out
+
     torch_in_child = student.module("torch")
     torch_in_child.set_grad_enabled(False)
-    scores = []
     try:
-        for start in range(0, len(x), BATCH):
-            out = model(student.tensor(x[start:start + BATCH], device=device))
-            n = min(BATCH, len(x) - start)
-            if type(out) is not np.ndarray or out.shape != (n, 10):
-                raise AssertionError(f"the model should return scores of shape ({n}, 10) for {n} images, "
-                                     f"got {getattr(out, 'shape', type(out).__name__)}")
-            scores.append(out)
+        return measure(scores_of, x, perturbed, subset, labels, rng, BATCH)
     finally:
         torch_in_child.set_grad_enabled(True)
-    return accuracy(np.concatenate(scores), labels)
 
 
 def _score(acc, full_at, zero_at, points):
@@ -115,9 +162,7 @@ def test_fc_architecture(student):
 @number("5.2")
 def test_fc_checkpoint_accuracy(student, data_dir, set_score=None):
     """checkpoints/mnist_fc.pt: test accuracy, full marks from 97%, none below 90%, linear in between"""
-    net = _build(student, "FullyConnectedNet", "fc_model")
-    _load_checkpoint(student, net, "FullyConnectedNet", FC_CHECKPOINT)
-    acc = _test_accuracy(student, net, data_dir)
+    acc = _fc_accuracy(_fc_weights(_read_state(student, FC_CHECKPOINT)), data_dir)
     points = _score(acc, 0.97, 0.90, 12)
     set_score(points)
     require(acc >= 0.97,
@@ -171,9 +216,21 @@ def test_cnn_architecture(student):
 @number("6.2")
 def test_cnn_checkpoint_accuracy(student, data_dir, set_score=None, set_leaderboard_value=None):
     """checkpoints/mnist_cnn.pt: test accuracy, full marks from 99%, none below 95%, linear in between"""
+    state = _read_state(student, CNN_CHECKPOINT)
     net = _build(student, "ConvNet", "cnn_model")
-    _load_checkpoint(student, net, "ConvNet", CNN_CHECKPOINT)
-    acc = _test_accuracy(student, net, data_dir)
+    try:
+        net.load_state_dict({k: student.tensor(v) for k, v in state.items()})
+    except StudentError as exc:
+        raise AssertionError(f"{CNN_CHECKPOINT} does not fit ConvNet() (the grader builds it with no "
+                             f"arguments):\n{exc.message}") from None
+    m = _cnn_measurement(student, net, data_dir)
+    reason = lookup_suspected(m, CNN_MARGIN)
+    if reason is not None:
+        set_score(0)
+        flag("integrity", f"ConvNet: {reason}")
+        raise AssertionError(f"ConvNet: {reason}. Score: 0 of 15 points; the course staff can see "
+                             "this message.")
+    acc = m.plain
     points = _score(acc, 0.99, 0.95, 15)
     set_score(points)
     set_leaderboard_value(round(100 * acc, 2))
