@@ -5,18 +5,23 @@ notebook cell (`!python collect_submission.py`, on Colab after the set-up cell).
 
 It checks that every file the assignment asks for is there, that no answer is
 left unfinished and that each notebook was run and saved; then it writes
-`<assignment>_submission.zip` (upload it to the code assignment) and an `.html`
-export of each notebook (upload those where your written answers are graded).
-`--allow-incomplete` zips whatever is there, listing what is missing.
+`<assignment>_submission.zip` (upload it to the code assignment), and
+`<assignment>_written.pdf`, the written answers one per page, each labelled with its
+question (upload it to the written, PDF assignment), plus an `.html` export of each
+notebook as a fallback. `--allow-incomplete` zips whatever is there, listing what is
+missing.
 
-Standard library only.
+Standard library only, except the PDF: matplotlib draws it (the kit's requirements pin
+it and Colab has it), so no TeX installation is needed.
 """
 
 import argparse
 import html
 import json
 import os
+import re
 import sys
+import textwrap
 import zipfile
 
 # Filled in by `coursekit release` for this assignment.
@@ -151,6 +156,72 @@ def plain_html(nb, title):
     return "\n".join(parts)
 
 
+def written_answers(nb):
+    """[(grade_id, prompt, answer)] of the markdown answer cells, in notebook order.
+
+    The prompt is the markdown cell just above the answer (where the question is asked)."""
+    out = []
+    cells = nb.get("cells", [])
+    for i, cell in enumerate(cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "markdown" or not (meta.get("solution") and meta.get("grade")):
+            continue
+        prompt = ""
+        if i > 0 and cells[i - 1].get("cell_type") == "markdown":
+            prompt = _source(cells[i - 1]).strip()
+        out.append((meta.get("grade_id") or "cell %d" % (i + 1), prompt, _source(cell).strip()))
+    return out
+
+
+def _plain(markdown):
+    """Markdown as readable plain text (the PDF shows text, not rendered markdown)."""
+    text = re.sub(r"^#+\s*", "", markdown, flags=re.M)
+    return re.sub(r"\*\*(.+?)\*\*", r"\1", text)
+
+
+def _wrap(text, width):
+    lines = []
+    for para in text.splitlines():
+        lines.extend(textwrap.wrap(para, width=width, break_long_words=True) or [""])
+    return lines
+
+
+def export_pdf(entries, pdf_path, title):
+    """Write the written answers, one per page (continued over more pages when long),
+    each page headed by its question's label. entries: [(notebook, grade_id, prompt, answer)].
+    Returns the number of pages."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_pdf import PdfPages
+    import matplotlib.pyplot as plt
+
+    width, per_page = 84, 56           # characters per line (monospace, 10 pt, A4) and lines per page
+    pages = 0
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
+        for n, (notebook, grade_id, prompt, answer) in enumerate(entries, 1):
+            label = "Question %d: %s (%s)" % (n, grade_id, notebook)
+            body = [("prompt", line) for line in _wrap(_plain(prompt), width)]
+            body += [("gap", ""), ("head", "Answer:")]
+            body += [("answer", line) for line in _wrap(_plain(answer), width)]
+            chunks = [body[i:i + per_page] for i in range(0, len(body), per_page)] or [[]]
+            for part, chunk in enumerate(chunks):
+                fig = plt.figure(figsize=(8.27, 11.69))     # A4, portrait
+                fig.text(0.07, 0.965, title, fontsize=8, color="0.4", parse_math=False)
+                head = label + (" (continued)" if part else "")
+                fig.text(0.07, 0.94, head, fontsize=13, weight="bold", parse_math=False)
+                y = 0.905
+                for kind, line in chunk:
+                    style = {"prompt": dict(color="0.35", style="italic"), "head": dict(weight="bold"),
+                             "answer": {}, "gap": {}}[kind]
+                    fig.text(0.07, y, line, fontsize=10, family="monospace" if kind == "answer" else None,
+                             parse_math=False, **style)
+                    y -= 0.0155
+                pdf.savefig(fig)
+                plt.close(fig)
+                pages += 1
+    return pages
+
+
 def export_html(path, html_path):
     """nbconvert's HTML export when it is installed, else `plain_html`."""
     try:
@@ -174,6 +245,7 @@ def main(argv=None, kit=None, submission=None):
     parser.add_argument("--allow-incomplete", action="store_true",
                         help="zip whatever is there even with missing files or answers")
     parser.add_argument("--no-html", action="store_true", help="skip the HTML export")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF of written answers")
     args = parser.parse_args(argv)
     kit = kit or os.path.dirname(os.path.abspath(__file__))
 
@@ -209,7 +281,25 @@ def main(argv=None, kit=None, submission=None):
                 out = os.path.splitext(src)[0] + ".html"
                 how = export_html(src, out)
                 print("Wrote %s (%s export)" % (os.path.relpath(out), how))
-    print("Upload the zip to Gradescope; upload the HTML where written answers are graded.")
+    entries = []
+    for name in present:
+        if name.endswith(".ipynb"):
+            try:
+                nb = _read_notebook(os.path.join(kit, *name.split("/")))
+            except (OSError, ValueError):
+                continue
+            entries += [(name,) + e for e in written_answers(nb)]
+    pdf_path = os.path.join(kit, "%s_written.pdf" % submission["assignment"])
+    if entries and not args.no_pdf:
+        try:
+            pages = export_pdf(entries, pdf_path, "%s: written answers" % submission["assignment"])
+            print("Wrote %s: %d written answer(s) on %d page(s), each labelled with its question"
+                  % (os.path.relpath(pdf_path), len(entries), pages))
+        except ImportError:
+            print("Could not write the PDF: matplotlib is not installed (python -m pip install -r "
+                  "requirements.txt). Upload the HTML export for your written answers instead.")
+    print("Upload the zip to the code assignment on Gradescope and the PDF to the written one "
+          "(mark each question's page); the HTML export is a fallback copy.")
     return 0
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,25 @@ from coursekit.release.notebooks import NotebookReleaser, notebook_bytes, read_n
 from coursekit.release.strip import strip_solutions
 
 COLLECT_SCRIPT = "collect_submission.py"
+KITFILES = Path(__file__).parent / "kitfiles"
+SETUP_GRADE_ID = "setup"
+REPO = Path(__file__).resolve().parents[2]
+# The Python the kit is built and tested with, which is also the graders' (setup.sh).
+try:
+    from coursekit.gradescope.package import PYTHON_VERSION as GRADER_PYTHON
+except ImportError:   # packaging without a pinned version: the Python the kit is built with
+    GRADER_PYTHON = "%d.%d" % sys.version_info[:2]
+# What a student's environment needs besides torch, and the notebook interface.
+STUDENT_PACKAGES = ("numpy", "matplotlib", "tqdm")
+NOTEBOOK_PACKAGES = ("jupyter",)
+SELF_CHECK_CELL = (
+    "# Self-check: runs every public check of this assignment from the saved notebooks and\n"
+    "# .py files and prints a table: done / failing (with the message) / not started.\n"
+    "# Save your notebooks first. The same from a terminal: python self_check.py\n"
+    "import subprocess\n"
+    "import sys\n"
+    "\n"
+    "subprocess.run([sys.executable, \"self_check.py\"], check=False)")
 # Never shipped, whatever the globs say: caches and editor/Jupyter debris.
 ALWAYS_EXCLUDED = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store")
 _STUB = re.compile(r'^\s*raise NotImplementedError\("([^"]+)"\)\s*$', re.M)
@@ -110,6 +130,123 @@ def data_files(a: Assignment) -> dict[str, bytes]:
         raise ReleaseError(f"{display(a.manifest_path)}: assignment.datasets: {exc}") from None
 
 
+def setup_cell_source(a: Assignment) -> str:
+    """The one set-up cell of every notebook, for this kit."""
+    return (KITFILES / "setup_cell.py").read_text(encoding="utf-8").replace("@@KIT@@", a.name).rstrip("\n")
+
+
+def _with_kit_cells(nb, a: Assignment, label: str, version: str):
+    """The notebook with the shared set-up cell (and, for students, the self-check cell)."""
+    import nbformat
+
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))   # a copy
+    setup = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == SETUP_GRADE_ID]
+    if len(setup) != 1 or setup[0].cell_type != "code":
+        raise ReleaseError(f"{label}: needs exactly one code cell with grade_id '{SETUP_GRADE_ID}' "
+                           "(the shared set-up cell; the release fills in its text)")
+    setup[0].source = setup_cell_source(a)
+    if version == "student":
+        added = [nbformat.v4.new_markdown_cell(
+            "## Self-check\n\nRun the cell below to see, for every public check of this "
+            "assignment, whether it passes. Save your notebooks first: it reads the saved files."),
+            nbformat.v4.new_code_cell(SELF_CHECK_CELL)]
+        for cell in added:
+            if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+                cell.pop("id", None)   # cell ids are not allowed before nbformat 4.5
+            else:   # fixed ids keep two builds byte-identical
+                cell["id"] = f"coursekit-self-check-{len(nb.cells)}"
+            nb.cells.append(cell)
+    return nb
+
+
+def pinned_versions() -> dict[str, str]:
+    """{lower-case name: version} the graders install, read from the repository's pins at
+    build time so the kit never drifts from them: the grader lock (requirements/grader*.txt,
+    torch included) first, then requirements.txt and constraints.txt (the development set,
+    for packages only students need, such as matplotlib and jupyter)."""
+    pins: dict[str, str] = {}
+    sources = ["constraints.txt", "requirements.txt", "requirements/grader.txt",
+               "requirements/grader-torch.txt"]
+    for name in sources:           # later files win
+        path = REPO / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#\\]+)", line)
+            if m:
+                pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def uses_torch(a: Assignment) -> bool:
+    pattern = re.compile(r"^\s*(import torch|from torch[ .])", re.M)
+    for rel in select_files(a):
+        if rel.endswith(".py"):
+            if pattern.search((a.root / rel).read_text(encoding="utf-8", errors="replace")):
+                return True
+        elif rel.endswith(".ipynb"):
+            cells = read_notebook(a.root / rel, rel).cells
+            if any(c.cell_type == "code" and pattern.search(c.source) for c in cells):
+                return True
+    return False
+
+
+def requirements_text(a: Assignment) -> str:
+    """The kit's requirements.txt: the graders' versions, CPU torch by default."""
+    pins = pinned_versions()
+
+    def pin(name):
+        if name.lower() not in pins:
+            raise ReleaseError(f"{a.name}: no pinned version of {name} in requirements.txt, "
+                               "constraints.txt or the Makefile's TORCH_SPEC")
+        return f"{name}=={pins[name.lower()]}"
+
+    lines = ["# The packages the notebooks and your code need, at the versions the",
+             f"# graders use. Install them into a fresh environment with Python {GRADER_PYTHON}:",
+             "#   python -m pip install -r requirements.txt",
+             "# (README.md, 'Local set-up'; `python check_env.py` checks the result)."]
+    if uses_torch(a):
+        version = pins["torch"].split("+")[0] if "torch" in pins else None
+        if version is None:
+            raise ReleaseError(f"{a.name}: uses torch but no torch version is pinned")
+        lines += ["",
+                  "# PyTorch, CPU build (every question runs on a CPU). For an NVIDIA GPU, delete",
+                  "# the --extra-index-url line and the two torch lines below it, and use instead",
+                  "# (cu126: pick the CUDA version your driver supports, see pytorch.org):",
+                  f"#   torch=={version}  --index-url https://download.pytorch.org/whl/cu126",
+                  "--extra-index-url https://download.pytorch.org/whl/cpu",
+                  f'torch=={version}+cpu ; sys_platform == "linux" or sys_platform == "win32"',
+                  f'torch=={version} ; sys_platform == "darwin"']
+    lines += ["", "# Arrays, plots and progress bars."] + [pin(n) for n in STUDENT_PACKAGES]
+    lines += ["", "# Jupyter, to run the notebooks on your computer (not needed on Colab)."]
+    lines += [pin(n) for n in NOTEBOOK_PACKAGES]
+    return "\n".join(lines) + "\n"
+
+
+def kit_info(a: Assignment) -> dict:
+    notebooks = [f for f in a.submission_files if f.endswith(".ipynb")]
+    notebooks += sorted(f for f in select_files(a) if f.endswith(".ipynb") and f not in notebooks)
+    return {"assignment": a.name, "title": a.title, "python": GRADER_PYTHON,
+            "python_path": list(a.python_path), "datasets": list(a.datasets),
+            "notebooks": notebooks}
+
+
+def readme_text(a: Assignment) -> str:
+    from coursekit.release.readme import render_readme
+    return render_readme(a, kit_info(a), uses_torch(a))
+
+
+def kit_support_files(a: Assignment) -> dict[str, bytes]:
+    """Files every kit (and the solutions folder) carries besides the assignment's own."""
+    return {
+        "kit.json": (json.dumps(kit_info(a), indent=1, sort_keys=True) + "\n").encode(),
+        "requirements.txt": requirements_text(a).encode(),
+        "check_env.py": (KITFILES / "check_env.py").read_bytes(),
+        "self_check.py": (KITFILES / "self_check.py").read_bytes(),
+        "README.md": readme_text(a).encode(),
+    }
+
+
 def transform_files(a: Assignment, releaser: NotebookReleaser, version: str,
                     leaks: LeakChecker | None = None,
                     stubs: dict[str, list[str]] | None = None) -> dict[str, tuple[bytes, bool]]:
@@ -123,7 +260,7 @@ def transform_files(a: Assignment, releaser: NotebookReleaser, version: str,
         label = display(src)
         executable = bool(src.stat().st_mode & 0o100)
         if rel.endswith(".ipynb"):
-            nb = read_notebook(src, label)
+            nb = _with_kit_cells(read_notebook(src, label), a, label, version)
             if leaks is not None:
                 leaks.add_notebook(rel, nb)
             new = releaser.student(nb, label) if version == "student" else releaser.solution(nb, label)
@@ -157,6 +294,11 @@ def transform_files(a: Assignment, releaser: NotebookReleaser, version: str,
                     raise ReleaseError(f"{label}:{n}: solution markers are only understood in "
                                        ".py files and notebooks")
         out[rel] = (raw, executable)
+    clash = sorted(set(out) & set(kit_support_files(a)))
+    if clash:
+        raise ReleaseError(f"{a.name}: the kit generates {clash}; remove them from the source "
+                           "or from release.include")
+    out.update({rel: (data, False) for rel, data in kit_support_files(a).items()})
     return out
 
 

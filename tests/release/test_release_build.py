@@ -15,7 +15,10 @@ from coursekit.release.kit import build_kit
 from coursekit.release.leakcheck import LeakChecker
 
 SUBMISSION = ["Demo.ipynb", "calc/models.py", "calc/ops.py"]
-KIT = ["Demo.ipynb", "calc/__init__.py", "calc/models.py", "calc/ops.py", "collect_submission.py"]
+# Every kit also carries the student's guide, pins, environment check and self-check.
+SUPPORT = ["README.md", "check_env.py", "kit.json", "requirements.txt", "self_check.py"]
+KIT = sorted(["Demo.ipynb", "calc/__init__.py", "calc/models.py", "calc/ops.py", "collect_submission.py"]
+             + SUPPORT)
 
 
 def tree(root):
@@ -49,7 +52,7 @@ def two_builds(tmp_path_factory, demo_dir):
 def test_release_layout(two_builds):
     out, _ = two_builds
     assert sorted(tree(out / "release" / "demo")) == KIT
-    assert sorted(tree(out / "solutions" / "demo")) == KIT[:-1]
+    assert sorted(tree(out / "solutions" / "demo")) == [f for f in KIT if f != "collect_submission.py"]
     ops = (out / "release" / "demo" / "calc" / "ops.py").read_text()
     assert 'raise NotImplementedError("add")' in ops and "return a + b" not in ops
     sol = (out / "solutions" / "demo" / "calc" / "ops.py").read_text()
