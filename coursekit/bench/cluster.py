@@ -66,7 +66,7 @@ def probe(assignment: str, submission: str, zip_path: str, workers: int, count: 
     """Run in a fresh process (see run): start a cluster, grade `count` copies, stop it."""
     from coursekit.cluster.driver import grade_on_cluster
     from coursekit.cluster.localcluster import start_local_cluster
-    from coursekit.cluster.plan import Options
+    from coursekit.cluster.plan import Options, read_manifest, task_resources
 
     work = Path(tempfile.mkdtemp(prefix="coursekit-bench-cluster-"))
     cluster = None
@@ -75,7 +75,10 @@ def probe(assignment: str, submission: str, zip_path: str, workers: int, count: 
         folder.mkdir()
         for i in range(count):
             shutil.copyfile(submission, folder / f"student{i:03d}.zip")
-        cluster = start_local_cluster(workers=workers)
+        # Ray's memory resource is a reservation, not a limit: each worker offers what
+        # one task of this assignment asks for, so one task runs per worker.
+        needed = task_resources(read_manifest(Path(zip_path)), "cpu").memory_mb
+        cluster = start_local_cluster(workers=workers, memory_mb=needed + 256)
         start = time.perf_counter()
         status = grade_on_cluster(cluster.address, folder, Options(assignment), Path(zip_path),
                                   work / "scores.csv", results_dir=work / "results")

@@ -98,8 +98,9 @@ def grade_on_cluster(address: str, folder: Path, options: Options, autograder_zi
             rows.append(csv_row(s.name, None, errors.get(s.name, NOT_GRADED)))
     write_csv(rows, csv_path)
     _warn_about_isolation(store, subs, err)
-    print(f"graded {len(rows)} submissions -> {csv_path} (results.json of each in {store.root})",
-          file=out)
+    graded = sum(1 for r in rows if not r["error"])
+    print(f"graded {graded} of {len(rows)} submissions -> {csv_path} (results.json of each in "
+          f"{store.root})", file=out)
     if status:
         return status
     return 0 if all(not r["error"] for r in rows) else 1
@@ -113,6 +114,11 @@ def _run(ray, todo, store, keys, manifest, options, autograder_zip, retries, err
     if res.num_gpus and not has_gpu:
         print("warning: each task asks for a GPU and the cluster has none now; tasks wait "
               "until a node with a GPU joins", file=err, flush=True)
+    elif not any(_fits(res, node.get("Resources", {})) for node in ray.nodes() if node.get("Alive")):
+        print(f"warning: no node of the cluster can run a task now: each asks for "
+              f"{res.num_cpus:g} CPU, {res.num_gpus:g} GPU and {res.memory_mb} MB of memory "
+              "(the largest resources.memory_mb of the graded questions, plus the harness); "
+              "tasks wait until such a node joins", file=err, flush=True)
     remote = ray.remote(grade_task)
     task_options = dict(max_retries=retries, retry_exceptions=False, **res.ray_options())
     zip_ref = ray.put(autograder_zip.read_bytes())
@@ -164,6 +170,12 @@ def _run(ray, todo, store, keys, manifest, options, autograder_zip, retries, err
     return 0
 
 
+def _fits(res, offered: dict) -> bool:
+    """Whether a node offering `offered` (Ray's resource names) can run one task."""
+    return (offered.get("CPU", 0) >= res.num_cpus and offered.get("GPU", 0) >= res.num_gpus
+            and offered.get("memory", 0) >= res.memory_mb * 1024 * 1024)
+
+
 def _window(ray, res) -> int:
     """Tasks kept in flight: twice what the cluster can run at once, at least 4."""
     total = ray.cluster_resources()
@@ -171,6 +183,12 @@ def _window(ray, res) -> int:
     if res.num_gpus:
         slots = min(slots, total.get("GPU", 0) / res.num_gpus)
     return max(4, int(2 * slots))
+
+
+def layer_missing(state) -> bool:
+    """A sandbox layer the node did not give: False, or a reason why not (a string), except
+    layers the kit does not use by design ("not used: ...")."""
+    return state is False or (isinstance(state, str) and not state.startswith("not used"))
 
 
 def _warn_about_isolation(store: ResultsFolder, subs, err) -> None:
@@ -190,7 +208,7 @@ def _warn_about_isolation(store: ResultsFolder, subs, err) -> None:
             continue
         sandbox = (doc.get("extra_data") or {}).get("sandbox") or {}
         for layer, state in sandbox.items():
-            if state is not True:
+            if layer_missing(state):
                 layers[(host, layer)] = layers.get((host, layer), 0) + 1
     for host, n in sorted(not_root.items()):
         print(f"warning: {n} grading(s) on {host} ran as a user other than root: the student "

@@ -6,6 +6,7 @@ import builtins
 import csv
 import io
 import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -169,3 +170,30 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path, monkeypatch, c
                                      tmp_path / "missing.zip", tmp_path / "s.csv")
     assert status == 2
     assert "pip install 'coursekit[cluster]'" in capsys.readouterr().err
+
+
+def test_nodes_without_root_or_a_layer_are_named(tmp_path, capsys):
+    folder = tmp_path / "subs"
+    _folder(folder)
+    sub = list_submissions(folder)[0]
+    store = ResultsFolder(tmp_path / "results")
+    doc = dict(DOC, extra_data={"sandbox": {
+        "own_uid": 1900000004, "pid_namespace": True, "network_namespace": "refused by the machine (EPERM)",
+        "cgroup": "not used: the kit relies on rlimits and a uid per grading"}})
+    store.save(sub, "k", doc, "", {"node": {"hostname": "gpu-07", "uid": 1000}})
+    driver._warn_about_isolation(store, [sub], sys.stderr)
+    err = capsys.readouterr().err
+    assert "1 grading(s) on gpu-07 ran as a user other than root" in err
+    assert "gpu-07 ran without the sandbox layer 'network_namespace'" in err
+    for fine in ("own_uid", "pid_namespace", "cgroup"):
+        assert repr(fine) not in err
+
+
+def test_a_task_fits_a_node_only_with_all_it_asks(gpu_zip):
+    res = task_resources(read_manifest(gpu_zip), "cuda")
+    mb = 1024 * 1024
+    big = {"CPU": 4, "GPU": 1, "memory": (res.memory_mb + 1) * mb}
+    assert driver._fits(res, big)
+    assert not driver._fits(res, dict(big, GPU=0))
+    assert not driver._fits(res, dict(big, CPU=0))
+    assert not driver._fits(res, dict(big, memory=(res.memory_mb - 1) * mb))

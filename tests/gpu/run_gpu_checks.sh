@@ -76,7 +76,7 @@ fi
 if want grade; then
     step grade 3600 "$PY" -m coursekit grade "$A2" "$REF" --retrain --device cuda \
         --timeout 3500 --results "$OUT/reference-retrain-results.json"
-    head -1 "$OUT/grade.log" | sed 's/^/grade (time per submission): /' | tee -a "$SUMMARY"
+    grep -m1 "points in" "$OUT/grade.log" | sed 's/^/grade (time per submission): /' | tee -a "$SUMMARY"
 fi
 
 if want cluster; then
