@@ -401,9 +401,11 @@ SAYS = {
 ZERO = {"factor_two": {"test_fc_checkpoint_accuracy", "test_cnn_checkpoint_accuracy"}}
 # Graders that use a mutated cell of their run: the round trips build the model class
 # that MODEL_PLAIN_TENSORS breaks; the model class's forward calls the forward() cell,
-# which chain_rule breaks.
+# which chain_rule breaks; the CNN checkpoint is run through the submitted ConvNet, whose
+# forward skips batch norm in bias_sums.
 DEPENDENTS = {"training": {"test_state_dict_round_trip", "test_whole_model_round_trip"},
-              "chain_rule": {"test_module_parameters_and_forward"}}
+              "chain_rule": {"test_module_parameters_and_forward"},
+              "bias_sums": {"test_cnn_checkpoint_accuracy"}}
 
 
 def _checkpoint_edit(which, kind):
