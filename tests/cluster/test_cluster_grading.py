@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -42,8 +44,13 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def task_folders() -> set:
+    return set(Path(tempfile.gettempdir()).glob("coursekit-cluster-*"))
+
+
 @pytest.fixture
 def cluster():
+    before = task_folders()
     try:
         c = start_local_cluster(workers=1)
     except RuntimeError as exc:
@@ -52,6 +59,9 @@ def cluster():
         pytest.skip(f"could not start a local Ray cluster: {str(exc)[-300:]}")
     yield c
     c.stop()
+    # A task killed with its worker never reaches its own clean-up.
+    for folder in task_folders() - before:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_command(args: list[str]) -> subprocess.Popen:
