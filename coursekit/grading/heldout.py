@@ -15,8 +15,16 @@ submission and scores it zero.
 
 What this does not stop: a forward pass that searches the public set under every
 perturbation it can think of (a nearest-neighbour search with invariances). That is no
-longer a table lookup but a costly search, which the per-call deadline bounds, and the
-staff see the plain and perturbed accuracies of every grading.
+longer a table lookup but a costly search, which the per-call deadline bounds. A model
+that looks up only some of the plain images can gain at most `margin` over what it
+earns honestly. A flagged submission's message gives both accuracies.
+
+Calibration (2 CPU cores, three secret draws each): a2's challenge reference as CI trains
+it (30 steps, 42.4% plain) drops 4.4-5.5 points on the perturbed copies; a1's reference
+ConvNet (99.2%) drops 1.3-1.6 points. An exact lookup of the public labels drops 89-91
+points; a nearest-neighbour lookup (Euclidean, over the public set) drops 45 points on
+CIFAR-10 and 9 on MNIST. The graders' margins (15 and 5 points) sit about three times
+above the honest drops.
 """
 
 from __future__ import annotations
