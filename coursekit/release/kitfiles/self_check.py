@@ -282,6 +282,7 @@ def print_table(rows, out=sys.stdout, width=100):
         counts[row[3]] = counts.get(row[3], 0) + 1
     name_w = min(40, max(len(r[1]) for r in rows)) if rows else 10
     current = None
+    print(f"  {'status':<12} {'public check':<{name_w}}  section of the notebook", file=out)
     for notebook, grade_id, title, status, message in rows:
         if notebook != current:
             current = notebook

@@ -32,10 +32,11 @@ def _find_kit():
     try:
         import google.colab  # noqa: F401  (importable on Colab only)
     except ImportError:
-        raise FileNotFoundError(
-            f"This notebook is not inside the {KIT} kit folder (no kit.json in {here} or "
-            f"above it). Open the notebook from the unzipped kit folder, or set KIT_PATH "
-            f"in this cell.") from None
+        # Locally a notebook may run on its own (a copy, a course's test): stay here.
+        print(f"Note: this notebook is not inside the {KIT} kit folder (no kit.json in {here} "
+              f"or above it), so it runs from {here}. To use the kit, open the notebook from "
+              f"the unzipped kit folder, or set KIT_PATH in this cell.")
+        return None
     mount_point = os.environ.get("COURSEKIT_DRIVE", "/content/drive")
     my_drive = Path(mount_point) / "MyDrive"
     if not my_drive.is_dir():
@@ -56,13 +57,22 @@ def _find_kit():
         f"cell to the folder's path, then run this cell again.")
 
 
-KIT_FOLDER = _find_kit().resolve()
-os.chdir(KIT_FOLDER)
-for _entry in json.loads((KIT_FOLDER / "kit.json").read_text())["python_path"]:
+KIT_FOLDER = _find_kit()
+if KIT_FOLDER is None:
+    KIT_FOLDER = Path.cwd()
+    _entries = ["."]
+else:
+    KIT_FOLDER = KIT_FOLDER.resolve()
+    os.chdir(KIT_FOLDER)
+    _entries = json.loads((KIT_FOLDER / "kit.json").read_text())["python_path"]
+    print("kit folder:", KIT_FOLDER)
+for _entry in _entries:
     _entry = str((KIT_FOLDER / _entry).resolve())
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
-print("kit folder:", KIT_FOLDER)
-import check_env  # noqa: E402  (the kit's own environment check, standard library only)
-
-check_env.quick()
+try:
+    import check_env  # the kit's own environment check (standard library only)
+except ImportError:
+    pass
+else:
+    check_env.quick()
