@@ -3,12 +3,20 @@
 Expected values come from torch in this process, written out independently of the
 student's code, on the same inputs and weights the student's code receives.
 
-Accuracy of a trained model: the student's code rebuilds the model in the student
-process and loads the submitted checkpoint there (torch.load with weights_only=True);
-this process sends normalized held-out CIFAR-10 test images, gets scores back and
-computes the accuracy with labels that never leave it. Under `coursekit grade
---retrain` the student's training function runs instead, from scratch, with the
-stated epoch budget and seed, on the training images this process sends.
+Accuracy of a trained model. The submitted checkpoint is read here, as bytes of the
+upload, with torch.load(weights_only=True) after its sizes are checked
+(coursekit.grading.safe_load). Parts II-IV fix the architecture, so this process
+rebuilds those models with its own torch code from the weights alone and measures their
+accuracy on held-out CIFAR-10 test images; no student code runs, so a forward pass that
+looks up the public test labels earns nothing. The challenge model's architecture is the
+student's: it is built by the student's code in the student process, which gets the
+held-out images and secretly perturbed copies of half of them, shuffled together
+(coursekit.grading.heldout); the labels never leave this process, and a model far
+better on the plain images than on their perturbed copies scores zero and is flagged
+for the staff. Under `coursekit grade --retrain` the student's training function runs
+instead, from scratch, with the stated epoch budget and seed, on the training images
+this process sends; the trained weights (Parts II-IV) come back as arrays and are
+evaluated here in the same way.
 
 Grader parameters (see docs/retrain.md):
 
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +45,11 @@ import torch
 import torch.nn.functional as F
 
 from coursekit.data.loaders import load_cifar10_batch
+from coursekit.grading import flag
 from coursekit.grading.checks import accuracy, as_numeric_array
+from coursekit.grading.heldout import (Measurement, Perturbation, lookup_suspected, measure, perturb,
+                                      secret_rng)
+from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import SandboxFailure, StudentError
 
 NOTEBOOK = "PyTorch.ipynb"
@@ -310,19 +323,51 @@ def training_data(data_dir) -> dict:
 
 
 # ---------------------------------------------------------------------------- trained models
+#
+# Parts II-IV fix the architecture, so this process evaluates their weights with its own
+# torch code: a forward pass the student wrote cannot look the public test labels up.
+# The challenge model's architecture is the student's, so its forward pass runs in the
+# student process and is measured on plain and secretly perturbed images
+# (coursekit.grading.heldout).
+
+MAX_CHECKPOINT_BYTES = 64 << 20   # a submitted .pt file, and its contents once decompressed
+MAX_HIDDEN = 4096                 # hidden units of a Part II / III two-layer network
+MAX_CHANNELS = 128                # filters per convolution of a Part II-IV ConvNet
+
+# The challenge's perturbation: the kinds of change the notebook's own augmentation
+# makes (flips, shifts with the mean colour moving in), a little rotation and zoom, and
+# small colour changes it does not make.
+CHALLENGE_PERTURBATION = Perturbation(max_shift=2.5, max_rotation=5.0, max_scale=0.05, flip=True,
+                                      contrast=0.15, brightness=0.05, noise=0.01)
+CHALLENGE_MARGIN = 0.15   # the reference drops 4-6 points (calibration in coursekit/grading/heldout.py)
+
+
+def _as_arrays(rel, state: dict) -> dict:
+    """A state dict's values as numpy arrays (float32 for floating point), all finite."""
+    out = {}
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            if value.is_floating_point() and value.dtype not in (torch.float32, torch.float64):
+                value = value.float()
+            value = value.numpy()
+        if type(value) is not np.ndarray:
+            raise AssertionError(f"{rel}: the state_dict should map names to tensors; {name} is not one")
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise AssertionError(f"{rel}: {name} holds NaN or infinite values")
+        out[name] = value
+    return out
 
 
 def read_checkpoint(student, training: Training):
-    """(config, state_dict) of a submitted checkpoint, read in the student process."""
+    """(config, state_dict as numpy arrays) of a submitted checkpoint, read here from the
+    bytes of the upload with torch.load(weights_only=True) after its sizes are checked."""
     rel = training.checkpoint
-    if not student.path(rel).is_file():
+    data = student.submitted_bytes(rel, MAX_CHECKPOINT_BYTES)
+    if data is None:
         raise AssertionError(f"{rel} is missing from your submission: run the training cell of "
                              f"{training.what} in {NOTEBOOK}, which saves it, and include it in the zip")
-    try:
-        saved = student.module("torch").load(rel, map_location="cpu", weights_only=True)
-    except StudentError as exc:
-        raise AssertionError(f"{rel} cannot be read with torch.load(..., weights_only=True): save it "
-                             f"with save_checkpoint ({exc.type_name}: {exc.message})") from None
+    saved = load_torch(data, rel, MAX_CHECKPOINT_BYTES)
     if type(saved) is not dict or set(saved) != {"config", "state_dict"}:
         raise AssertionError(f"{rel} should hold {{'config': ..., 'state_dict': ...}} as written by "
                              "save_checkpoint")
@@ -330,13 +375,10 @@ def read_checkpoint(student, training: Training):
     if type(config) is not dict or not all(
             type(k) is str and type(v) in (int, float, str, bool) for k, v in config.items()):
         raise AssertionError(f"{rel}: the config should be a dict of plain numbers or strings")
-    if type(state) is not dict or not state or not all(
-            type(k) is str and type(v) is np.ndarray for k, v in state.items()):
+    if type(state) not in (dict, OrderedDict) or not state or not all(
+            type(k) is str and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise AssertionError(f"{rel}: the state_dict should map names to tensors")
-    bad = [k for k, v in state.items() if v.dtype.kind == "f" and not np.all(np.isfinite(v))]
-    if bad:
-        raise AssertionError(f"{rel}: {', '.join(bad[:5])} hold NaN or infinite values")
-    return config, state
+    return config, _as_arrays(rel, state)
 
 
 def _require_keys(rel, state, names):
@@ -345,39 +387,159 @@ def _require_keys(rel, state, names):
                              f"holds {sorted(state)}")
 
 
-def barebones_predictor(student, nb, training: Training, params):
-    """scores(x) of a Part II model with the given parameters (numpy arrays)."""
-    handles = [tensor(student, p) for p in params]
-    fn = nb.two_layer_fc if training.key == "barebones_fc" else nb.three_layer_convnet
-    return lambda x: fn(x, handles)
+def _bounded(rel, what, value, limit):
+    if not 0 < value <= limit:
+        raise AssertionError(f"{rel}: {what} is {value}; the grader evaluates models with 1 to "
+                             f"{limit} (the notebook uses far fewer)")
 
 
-def predictor_from_checkpoint(student, nb, training: Training):
-    """scores(x) of the submitted model, built by the student's code."""
-    rel = training.checkpoint
-    config, state = read_checkpoint(student, training)
-    if training.key == "barebones_fc":
+def _assign(rel, state: dict, slots) -> dict:
+    """{role: array}, taking for each (role, shape, partner) of `slots` a parameter of
+    that shape. A bias goes with the weight of the same layer (same name up to the last
+    dot) where the shapes leave a choice, otherwise with the first one in the state
+    dict's order. Every parameter must be used."""
+    left = dict(state)
+    names = {}
+    for role, shape, partner in slots:
+        fits = [k for k, v in left.items() if tuple(v.shape) == tuple(shape)]
+        if not fits:
+            raise AssertionError(f"{rel}: no parameter of shape {tuple(shape)} ({role}); the "
+                                 f"state_dict holds {[(k, tuple(v.shape)) for k, v in state.items()]}")
+        prefix = names[partner].rpartition(".")[0] if partner else None
+        same_layer = [k for k in fits if prefix is not None and k.rpartition(".")[0] == prefix]
+        names[role] = (same_layer or fits)[0]
+        del left[names[role]]
+    if left:
+        raise AssertionError(f"{rel}: unexpected parameters {sorted(left)}: the model has exactly "
+                             f"{len(slots)}")
+    return {role: torch.from_numpy(np.ascontiguousarray(state[k], dtype=np.float32))
+            for role, k in names.items()}
+
+
+def _conv_shapes(rel, state: dict):
+    """(channel_1, channel_2) of a ThreeLayerConvNet-shaped state dict."""
+    first = [v.shape[0] for v in state.values() if v.ndim == 4 and tuple(v.shape[1:]) == (3, 5, 5)]
+    if len(first) != 1:
+        raise AssertionError(f"{rel}: expected one 5x5 convolution of the 3 colour channels, found "
+                             f"{len(first)}")
+    c1 = int(first[0])
+    second = [v.shape[0] for v in state.values() if v.ndim == 4 and tuple(v.shape[1:]) == (c1, 3, 3)]
+    if len(second) != 1:
+        raise AssertionError(f"{rel}: expected one 3x3 convolution of the first one's {c1} channels")
+    c2 = int(second[0])
+    _bounded(rel, "channel_1", c1, MAX_CHANNELS)
+    _bounded(rel, "channel_2", c2, MAX_CHANNELS)
+    return c1, c2
+
+
+def fixed_model(training: Training, state: dict):
+    """scores(x) of a Part II-IV model with the given weights (names -> arrays), computed
+    in this process with torch; x float32 (N, 3, 32, 32) -> (N, 10) float64."""
+    rel, key = training.checkpoint, training.key
+    if key == "barebones_fc":
         _require_keys(rel, state, ["w1", "w2"])
         w1, w2 = state["w1"], state["w2"]
         if w1.ndim != 2 or w2.ndim != 2 or w1.shape[0] != 3072 or w1.shape[1] != w2.shape[0] \
                 or w2.shape[1] != 10:
             raise AssertionError(f"{rel}: w1 should have shape (3072, H) and w2 (H, 10); "
                                  f"got {w1.shape} and {w2.shape}")
-        return barebones_predictor(student, nb, training, [w1, w2])
-    if training.key == "barebones_convnet":
+        _bounded(rel, "the hidden size H", w1.shape[1], MAX_HIDDEN)
+        p = _assign(rel, state, [("w1", w1.shape, None), ("w2", w2.shape, None)])
+        return lambda x: F.relu(x.reshape(len(x), -1) @ p["w1"]) @ p["w2"]
+    if key == "barebones_convnet":
         names = ["conv_w1", "conv_b1", "conv_w2", "conv_b2", "fc_w", "fc_b"]
         _require_keys(rel, state, names)
-        p = [state[n] for n in names]
-        c1, c2 = p[0].shape[0], p[2].shape[0]
+        c1, c2 = _conv_shapes(rel, state)
         want = [(c1, 3, 5, 5), (c1,), (c2, c1, 3, 3), (c2,), (c2 * 32 * 32, 10), (10,)]
-        if [v.shape for v in p] != want:
+        if [tuple(state[n].shape) for n in names] != want:
             raise AssertionError(f"{rel}: the parameters should have shapes {want}; got "
-                                 f"{[v.shape for v in p]}")
-        return barebones_predictor(student, nb, training, p)
+                                 f"{[tuple(state[n].shape) for n in names]}")
+        p = {n: torch.from_numpy(np.ascontiguousarray(state[n], dtype=np.float32)) for n in names}
 
-    builder = {"module_fc": "TwoLayerFC", "module_convnet": "ThreeLayerConvNet",
-               "sequential_convnet": "build_sequential_convnet",
-               "challenge": "build_challenge_model"}[training.key]
+        def barebones_convnet(x):
+            a = F.relu(F.conv2d(x, p["conv_w1"], p["conv_b1"], padding=2))
+            a = F.relu(F.conv2d(a, p["conv_w2"], p["conv_b2"], padding=1))
+            return a.reshape(len(a), -1) @ p["fc_w"] + p["fc_b"]
+        return barebones_convnet
+    if key == "module_fc":
+        hidden = [v.shape[0] for v in state.values() if v.ndim == 2 and v.shape[1] == 3072]
+        if len(hidden) != 1:
+            raise AssertionError(f"{rel}: expected one fully connected layer of the 3072 inputs, "
+                                 f"found {len(hidden)}")
+        h = int(hidden[0])
+        _bounded(rel, "hidden_size", h, MAX_HIDDEN)
+        p = _assign(rel, state, [("w1", (h, 3072), None), ("b1", (h,), "w1"),
+                                 ("w2", (10, h), None), ("b2", (10,), "w2")])
+        return lambda x: F.linear(F.relu(F.linear(x.reshape(len(x), -1), p["w1"], p["b1"])),
+                                  p["w2"], p["b2"])
+    if key in ("module_convnet", "sequential_convnet"):
+        c1, c2 = _conv_shapes(rel, state)
+        p = _assign(rel, state, [("w1", (c1, 3, 5, 5), None), ("b1", (c1,), "w1"),
+                                 ("w2", (c2, c1, 3, 3), None), ("b2", (c2,), "w2"),
+                                 ("fc_w", (10, c2 * 32 * 32), None), ("fc_b", (10,), "fc_w")])
+
+        def module_convnet(x):
+            a = F.relu(F.conv2d(x, p["w1"], p["b1"], padding=2))
+            a = F.relu(F.conv2d(a, p["w2"], p["b2"], padding=1))
+            return F.linear(a.reshape(len(a), -1), p["fc_w"], p["fc_b"])
+        return module_convnet
+    raise KeyError(key)
+
+
+def fixed_model_accuracy(predict, data_dir) -> float:
+    """Accuracy of a model evaluated in this process on the held-out images."""
+    x, labels = heldout(data_dir)
+    scores = []
+    with torch.no_grad():
+        for start in range(0, len(x), EVAL_BATCH):
+            scores.append(predict(torch.from_numpy(x[start:start + EVAL_BATCH])).double().numpy())
+    scores = np.concatenate(scores)
+    if not np.all(np.isfinite(scores)):
+        raise AssertionError("the model's weights give NaN or infinite scores on the held-out images")
+    return accuracy(scores, labels, name="scores")
+
+
+def retrained(student, nb, training: Training, data_dir) -> dict:
+    """Re-run the student's training function from scratch; the trained weights
+    (names -> arrays) of a Part II-IV model, or the model itself (a handle) for the challenge."""
+    data = training_data(data_dir)
+    use_device(student, nb)
+    student.seed(training.seed)
+    result = getattr(nb, training.run)(data, epochs=training.epochs,
+                                       max_steps=retrain_max_steps(training), progress=False)
+    if type(result) is not tuple or len(result) != 2:
+        raise AssertionError(f"{training.run} should return a pair (model, history)")
+    model = result[0]
+    if training.key.startswith("barebones"):
+        names = ["w1", "w2"] if training.key == "barebones_fc" else \
+            ["conv_w1", "conv_b1", "conv_w2", "conv_b2", "fc_w", "fc_b"]
+        if type(model) is not list or len(model) != len(names) or \
+                not all(type(p) is np.ndarray for p in model):
+            raise AssertionError(f"{training.run} should return the list of trained parameters first")
+        return _as_arrays(training.run, dict(zip(names, model)))
+    if training.key == "challenge":
+        return module_predictor(student, model)
+    try:
+        state = model.state_dict()
+    except (StudentError, AttributeError):
+        state = None
+    if type(state) is not dict:
+        raise AssertionError(f"{training.run} should return the trained nn.Module first")
+    return _as_arrays(training.run, state)
+
+
+def module_predictor(student, model):
+    model.to(student.module("torch").device(student.device))
+    model.eval()
+    return model
+
+
+def challenge_from_checkpoint(student, nb, training: Training):
+    """The student's challenge model, built by the student's code from the saved config,
+    with the submitted weights (read here) loaded into it."""
+    rel = training.checkpoint
+    config, state = read_checkpoint(student, training)
+    builder = "build_challenge_model"
     try:
         model = getattr(nb, builder)(**config)
     except StudentError as exc:
@@ -390,55 +552,57 @@ def predictor_from_checkpoint(student, nb, training: Training):
     return module_predictor(student, model)
 
 
-def module_predictor(student, model):
-    model.to(student.module("torch").device(student.device))
-    model.eval()
-    return model
+def challenge_measurement(student, model, data_dir, rng=None) -> Measurement:
+    """Accuracy of the student's model (run in the student process) on the held-out
+    images and on secretly perturbed copies of half of them."""
+    images, labels = load_cifar10_batch(_test_batch(data_dir))
+    n = heldout_size()
+    images, labels = images[:n], np.asarray(labels[:n], dtype=np.int64)
+    rng = rng if rng is not None else secret_rng()
+    subset = np.sort(rng.choice(n, n // 2, replace=False))
+    pixels = images[subset].astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
+    moved = perturb(pixels, CHALLENGE_PERTURBATION, rng, fill=CIFAR10_MEAN)
+    perturbed = normalize(np.round(moved.transpose(0, 2, 3, 1) * 255.0))
 
+    def scores_of(x):
+        out = model(tensor(student, x))
+        if type(out) is not np.ndarray or out.shape != (len(x), 10):
+            raise AssertionError(f"the model should return scores of shape ({len(x)}, 10) for "
+                                 f"{len(x)} images, got {getattr(out, 'shape', type(out).__name__)}")
+        if not np.all(np.isfinite(out)):
+            raise AssertionError("the model returned NaN or infinite scores")
+        return out
 
-def predictor_from_training(student, nb, training: Training, data_dir):
-    """Re-run the student's training function from scratch; scores(x) of the result."""
-    data = training_data(data_dir)
-    use_device(student, nb)
-    student.seed(training.seed)
-    result = getattr(nb, training.run)(data, epochs=training.epochs,
-                                       max_steps=retrain_max_steps(training), progress=False)
-    if type(result) is not tuple or len(result) != 2:
-        raise AssertionError(f"{training.run} should return a pair (model, history)")
-    model = result[0]
-    if training.key.startswith("barebones"):
-        if type(model) is not list or not all(type(p) is np.ndarray for p in model):
-            raise AssertionError(f"{training.run} should return the list of trained parameters first")
-        return barebones_predictor(student, nb, training, model)
-    return module_predictor(student, model)
-
-
-def heldout_accuracy(student, predict, data_dir) -> float:
-    """Accuracy of `predict` on the held-out images; the labels stay here."""
-    x, labels = heldout(data_dir)
-    scores = []
     with no_grad(student):
-        for start in range(0, len(x), EVAL_BATCH):
-            out = predict(tensor(student, x[start:start + EVAL_BATCH]))
-            n = min(EVAL_BATCH, len(x) - start)
-            if type(out) is not np.ndarray or out.shape != (n, 10):
-                raise AssertionError(f"the model should return scores of shape ({n}, 10) for {n} "
-                                     f"images, got {getattr(out, 'shape', type(out).__name__)}")
-            scores.append(out.astype(np.float64))
-    return accuracy(np.concatenate(scores), labels, name="scores")
+        return measure(scores_of, normalize(images), perturbed, subset, labels, rng, EVAL_BATCH)
 
 
 def grade_training(student, data_dir, retrain: bool, key: str, points: float, set_score) -> float:
     """Score one training run (its checkpoint, or a retraining) and return the held-out
     accuracy; require_full_marks then fails the test below the full-marks line."""
     training = TRAINING[key]
-    nb = notebook(student, *training.cells)
-    if retrain:
-        predict = predictor_from_training(student, nb, training, data_dir)
+    if key == "challenge":
+        nb = notebook(student, *training.cells)
+        if retrain:
+            model = retrained(student, nb, training, data_dir)
+        else:
+            use_device(student, nb)
+            model = challenge_from_checkpoint(student, nb, training)
+        m = challenge_measurement(student, model, data_dir)
+        reason = lookup_suspected(m, CHALLENGE_MARGIN)
+        if reason is not None:
+            set_score(0)
+            flag("integrity", f"{training.what}: {reason}")
+            raise AssertionError(f"{training.what}: {reason}. Score: 0 of {points} points; the "
+                                 "course staff can see this message.")
+        acc = m.plain
     else:
-        use_device(student, nb)
-        predict = predictor_from_checkpoint(student, nb, training)
-    acc = heldout_accuracy(student, predict, data_dir)
+        if retrain:
+            nb = notebook(student, *training.cells)
+            state = retrained(student, nb, training, data_dir)
+        else:
+            _, state = read_checkpoint(student, training)
+        acc = fixed_model_accuracy(fixed_model(training, state), data_dir)
     set_score(round(points * score_fraction(acc, target_of(training)), 2))
     return acc
 

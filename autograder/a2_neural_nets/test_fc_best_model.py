@@ -35,9 +35,10 @@ def _read_checkpoint(data):
     """Validated contents of the checkpoint's bytes: (normalization, layers, mean_image),
     layers a list of dicts with "W", "b" and, for hidden layers with normalization,
     "gamma", "beta" (and "mean", "var" for batch norm)."""
-    assert data is not None, (
-        "%s is missing from the submission: run the last part of FullyConnectedNets.ipynb, "
-        "which saves your best model there" % CHECKPOINT)
+    if data is None:
+        raise AssertionError(
+            "%s is missing from the submission: run the last part of FullyConnectedNets.ipynb, "
+            "which saves your best model there" % CHECKPOINT)
     arrays = load_npz(data, CHECKPOINT, MAX_BYTES)
 
     def get(key):

@@ -126,6 +126,8 @@ def test_reference_checkpoints_full_marks(trained, grade, tmp_path, monkeypatch)
     assert result.by_question() == {q: (p, p) for q, p in TRAINING_POINTS.items()}, result.results
     (row,) = result.results["leaderboard"]
     assert row["name"] == "CIFAR-10 test accuracy (%)" and row["value"] >= 100 * (CI_CHALLENGE_TARGET - 0.01)
+    # The honest challenge model passes the check against looked-up labels.
+    assert not result.results.get("extra_data", {}).get("flags"), result.results["extra_data"]
 
 
 def test_bad_checkpoints_score_zero(trained, grade, tmp_path, reference, monkeypatch):
@@ -149,7 +151,7 @@ def test_bad_checkpoints_score_zero(trained, grade, tmp_path, reference, monkeyp
         "test_barebones_fc_accuracy": "below the 39% needed",
         "test_barebones_convnet_accuracy": "cannot be read with torch.load",
         "test_module_fc_accuracy": "below the 39% needed",
-        "test_module_convnet_accuracy": "ThreeLayerConvNet(**config) with the config saved in",
+        "test_module_convnet_accuracy": "expected one 5x5 convolution of the 3 colour channels, found 0",
         "test_sequential_convnet_accuracy": "below the 54% needed",
         "test_challenge_accuracy": "is missing from your submission",
     }
@@ -306,3 +308,125 @@ def run_part4_convnet(data, epochs=1, max_steps=None, progress=True):
     result = grade(A, lazy, only=["pytorch_sequential_training"], retrain=True)
     t = result.test("test_sequential_convnet_accuracy")
     assert t["score"] == 0 and "below the 54% needed" in t["output"], t
+
+
+# Every trained model of Parts II-V with a forward pass that looks each image up in the
+# public CIFAR-10 test batch (the layers exist, so checkpoints of the right shapes load).
+LOOKUP_CELLS = {
+    "two_layer_fc": '''
+def two_layer_fc(x, params):
+    return _lookup_torch(x)
+''',
+    "three_layer_convnet": '''
+def three_layer_convnet(x, params):
+    return _lookup_torch(x)
+''',
+    "TwoLayerFC": '''
+class TwoLayerFC(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__()
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.fc2 = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        return _lookup_torch(x)
+''',
+    "ThreeLayerConvNet": '''
+class ThreeLayerConvNet(nn.Module):
+    def __init__(self, in_channel, channel_1, channel_2, num_classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)
+        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)
+        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)
+
+    def forward(self, x):
+        return _lookup_torch(x)
+''',
+    "sequential_models": '''
+class _Lookup(nn.Sequential):
+    def forward(self, x):
+        return _lookup_torch(x)
+
+
+def build_sequential_fc(input_size, hidden_size, num_classes):
+    return _Lookup(Flatten(), nn.Linear(input_size, hidden_size), nn.ReLU(),
+                   nn.Linear(hidden_size, num_classes))
+
+
+def build_sequential_convnet(in_channel, channel_1, channel_2, num_classes):
+    return _Lookup(nn.Conv2d(in_channel, channel_1, 5, padding=2), nn.ReLU(),
+                   nn.Conv2d(channel_1, channel_2, 3, padding=1), nn.ReLU(), Flatten(),
+                   nn.Linear(channel_2 * 32 * 32, num_classes))
+
+
+def nesterov_sgd(model, learning_rate):
+    return optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9, nesterov=True)
+''',
+    "challenge_model": '''
+class LookupNet(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x):
+        return _lookup_torch(x) + 0 * self.head.bias
+
+
+CHALLENGE_CONFIG = {"width": 8}
+
+
+def build_challenge_model(width=8, num_classes=10):
+    return LookupNet(width)
+''',
+}
+
+
+def test_lookup_of_public_labels_earns_nothing(trained, grade, tmp_path, monkeypatch):
+    """Random weights behind forward passes that look the public labels up: Parts II-IV
+    are evaluated by the grader's own code from the weights, so they score at chance; the
+    challenge model, whose forward pass runs in the student process, is caught by the
+    perturbed copies of the held-out images, scores zero and is flagged for the staff."""
+    import torch
+    from lookup_attack import lookup_accuracy, model_inputs, torch_prelude
+
+    monkeypatch.setenv("COURSEKIT_PYTORCH_GRADING", CI_SETTINGS)
+    work, _ = trained
+    sub = _submission(trained, tmp_path, "lookup")
+    source = torch_prelude("cifar10")
+    imports = _cell_source(sub / NB, "imports")
+    mutate_cell(sub, NB, "imports", imports + "\n\n" + source)
+    for grade_id, cell in LOOKUP_CELLS.items():
+        mutate_cell(sub, NB, grade_id, cell)
+    # The attack is real: on the images the graders send, the lookup is always right.
+    assert lookup_accuracy("cifar10", "import numpy as np\n" + source, lambda ns, images: ns["_lookup_torch"](
+        torch.from_numpy(model_inputs("cifar10", images))).numpy()) == 1.0
+
+    generator = torch.Generator().manual_seed(11)
+    for key, rel in CHECKPOINTS.items():
+        if key == "challenge":
+            _save(sub / rel, {"width": 8}, {"head.weight": torch.randn(10, 8, generator=generator),
+                                            "head.bias": torch.zeros(10)})
+            continue
+        saved = _load(work / rel)
+        _save(sub / rel, saved["config"], {k: torch.randn(v.shape, generator=generator) * 0.05
+                                          for k, v in saved["state_dict"].items()})
+    result = grade(A, sub, only=list(TRAINING_POINTS))
+    for t in result.results["tests"]:
+        assert t["score"] == 0, (t["name"], t["output"][:500])
+    for name in ["test_barebones_fc_accuracy", "test_barebones_convnet_accuracy", "test_module_fc_accuracy",
+                 "test_module_convnet_accuracy", "test_sequential_convnet_accuracy"]:
+        acc = float(re.search(r"([0-9.]+)% accuracy on", result.test(name)["output"]).group(1))
+        assert acc < 20, (name, result.test(name)["output"])
+    challenge = result.test("test_challenge_accuracy")["output"]
+    assert "its accuracy does not count" in challenge and "100.00% on the plain held-out images" in challenge, \
+        challenge
+    flags = result.results.get("extra_data", {}).get("flags", [])
+    assert [f["kind"] for f in flags if f["test"].endswith("test_challenge_accuracy")] == ["integrity"], flags
+
+
+def _cell_source(path, grade_id):
+    nb = json.loads(Path(path).read_text())
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    raise KeyError(grade_id)
