@@ -5,6 +5,8 @@
 Sections, in the order they run (release first: grading needs what it builds):
   release  wall time of `make release` (target < 60 s)
   grading  each assignment's reference submission through `coursekit grade`: wall, CPU, peak memory
+  gradescope  the Gradescope image rehearsed offline: setup.sh build time, downloads, and grading
+           each reference at 0.5 CPU / 768 MB (needs root)
   sandbox  one call into the student process (small arguments; a large array) against a bare pipe
   layers   a2's fast conv / max-pool layers against torch.nn.functional (<= 3x) and the naive loops (>= 100x)
   needle   one a3 MLP ResNet epoch on MNIST, needle against PyTorch (<= 2x)
@@ -28,7 +30,7 @@ from pathlib import Path
 from coursekit.bench.measure import REPO
 from coursekit.bench.report import Section, document, table, write_json
 
-SECTIONS = ("release", "grading", "sandbox", "layers", "needle", "gpu", "cluster")
+SECTIONS = ("release", "grading", "gradescope", "sandbox", "layers", "needle", "gpu", "cluster")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
