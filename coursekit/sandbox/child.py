@@ -16,7 +16,6 @@ import json
 import os
 import resource
 import sys
-import traceback
 
 
 def apply_limits(limits: dict) -> None:
@@ -67,16 +66,26 @@ class Handles:
 
 
 def student_frames(tb, roots: list[str]) -> list[list]:
-    """Traceback frames from the student's own files and notebook cells."""
+    """Traceback frames from the student's own files and notebook cells.
+
+    Functions are named by their qualified name ("TwoLayerFC.__init__"), so a method of
+    a notebook class is told apart from every other `__init__`.
+    """
+    import linecache
+
     frames = []
-    for frame in traceback.extract_tb(tb):
-        name = frame.filename
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        name = code.co_filename
         if ", cell '" in name or any(name.startswith(root) for root in roots):
             shown = name
             for root in roots:
                 if name.startswith(root):
                     shown = os.path.relpath(name, os.getcwd())
-            frames.append([shown, frame.lineno, frame.name, (frame.line or "")[:200]])
+            line = linecache.getline(name, tb.tb_lineno).strip()
+            frames.append([shown, tb.tb_lineno, getattr(code, "co_qualname", code.co_name),
+                           line[:200]])
+        tb = tb.tb_next
     return frames[-8:]
 
 

@@ -551,7 +551,7 @@ class Student:
                         f"{path}: cell '{grade_id}' is missing (was it deleted, or its metadata "
                         f"changed? Copy it back from the starter notebook)")
                 if grade_id in errors:
-                    raise MissingCell(f"{path}: cell '{grade_id}' raised {errors[grade_id]}")
+                    raise MissingCell(f"{path}, cell '{grade_id}': {errors[grade_id]}")
         return module
 
     def tensor(self, array, requires_grad: bool = False, dtype: str | None = None,
