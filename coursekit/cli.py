@@ -13,8 +13,8 @@ import sys
 
 COMMANDS = {
     "release": ("coursekit.release.command", "build release/, solutions/ and the autograder zips"),
-    "checkpoints": ("coursekit.release.checkpoints", "train the reference checkpoints a perfect submission carries"),
-    "grade": ("coursekit.grade.command", "grade one submission, or a folder of them, with the real autograder"),
+    "checkpoints": ("coursekit.checkpoints", "train the reference checkpoints a perfect submission carries"),
+    "grade": ("coursekit.local_grading.command", "grade one submission, or a folder of them, with the real autograder"),
     "data": ("coursekit.data.command", "fetch, verify or check the data sets"),
     "bench": ("coursekit.bench", "measure grading, sandbox, layer and training speed; write bench.json"),
     "report": ("coursekit.report.command", "one HTML page: scores, failure reasons, what needs a look, similar code"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.grade import grade_submission
+from coursekit.local_grading import grade_submission
 from coursekit.manifest import load_assignment
 from coursekit.testing import mutate as _mutate
 from coursekit.testing import mutate_cell as _mutate_cell
@@ -45,7 +45,7 @@ class Build:
             return
         from coursekit.gradescope.package import build_autograder_zip
         from coursekit.release.kit import build_kit
-        from coursekit.release.notebooks import NotebookReleaser
+        from coursekit.release.nbgrader_steps import NotebookReleaser
         from coursekit.release.solutions import build_solutions
 
         if self._releaser is None:

@@ -69,7 +69,7 @@ def run(quick: bool = False) -> list:
 
 def probe(question: str, submission: str, zip_path: str) -> dict:
     """Run in a fresh process (see run): grade the challenge question with retraining on cuda."""
-    from coursekit.grade import grade_submission
+    from coursekit.local_grading import grade_submission
 
     start = time.perf_counter()
     result = grade_submission(A2, submission, device="cuda", only=(question,), retrain=True,

@@ -29,9 +29,9 @@ def _inputs(name: str) -> tuple[Path, Path]:
 
 def unavailable() -> str | None:
     try:
-        from coursekit.grade import grade_submission  # noqa: F401
+        from coursekit.local_grading import grade_submission  # noqa: F401
     except ImportError as e:
-        return f"coursekit.grade cannot be imported ({e})"
+        return f"coursekit.local_grading cannot be imported ({e})"
     if not any(all(p.is_file() for p in _inputs(a)) for a in _assignments()):
         return "no assignment has both autograder/dist/<a>-gradescope.zip and solutions/<a>-submission.zip (run `make release`)"
     return None
@@ -61,7 +61,7 @@ def run(quick: bool = False, timeout: float = 600) -> list:
 
 def probe(assignment: str, submission: str, zip_path: str, timeout: float) -> dict:
     """Run in a fresh process pinned to one CPU (see run): grade, then read the resource use."""
-    from coursekit.grade import grade_submission
+    from coursekit.local_grading import grade_submission
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Grade a folder of submissions as tasks on an existing Ray cluster.
 
 `coursekit grade <a> <folder> --cluster ADDRESS` sends one task per submission; each
-task runs `coursekit.grade.local.grade_submission` (the real `run_autograder`, sandbox
+task runs `coursekit.local_grading.local.grade_submission` (the real `run_autograder`, sandbox
 included) on whichever node Ray picks. Modules, one job each:
 
 - `plan`: what a run needs: the submissions, their identity keys, the resources a task asks.

@@ -33,8 +33,8 @@ def default_results_dir(csv_path: Path) -> Path:
 
 
 def run_from_args(args) -> int:
-    """`coursekit grade ... --cluster ADDRESS` (arguments of coursekit.grade.command)."""
-    from coursekit.grade.local import default_zip
+    """`coursekit grade ... --cluster ADDRESS` (arguments of coursekit.local_grading.command)."""
+    from coursekit.local_grading.local import default_zip
 
     folder = args.submission
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []

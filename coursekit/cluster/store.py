@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from coursekit.cluster.plan import Submission
-from coursekit.grade.local import GradeResult
+from coursekit.local_grading.local import GradeResult
 
 RESULTS, RECORD, LOG, JOURNAL = "results.json", "grading.json", "run_autograder.log", "gradings.jsonl"
 

@@ -56,7 +56,7 @@ def unpack(kind: str, name: str, payload: bytes, dest: Path) -> Path:
 def grade_task(options: dict, name: str, kind: str, payload: bytes, autograder_zip: bytes,
                env: dict) -> dict:
     """Grade one submission on this node; the results document and where it ran."""
-    from coursekit.grade.local import grade_submission
+    from coursekit.local_grading.local import grade_submission
 
     started = time.time()
     node = {"hostname": socket.gethostname(), "pid": os.getpid(), "uid": os.geteuid()}

@@ -122,7 +122,7 @@ def expected_tests(assignment, graders: Path) -> list[dict]:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "coursekit.grading.collect", str(graders),
+        [sys.executable, "-m", "coursekit.grading.expected_tests", str(graders),
          str(Path(assignment.manifest_path).resolve())],
         capture_output=True, text=True, env=env, cwd=graders)
     if proc.returncode != 0 or MARKER not in proc.stdout:

@@ -106,7 +106,7 @@ def release_one(a: Assignment, out: Path, autograder: Path | None, releaser) -> 
 def release_all(assignments: list[Assignment], out: str | Path,
                 autograder: str | Path | None = None) -> dict[str, BuildResult]:
     """Build every assignment with one nbgrader set-up; raise on the first error."""
-    from coursekit.release.notebooks import NotebookReleaser
+    from coursekit.release.nbgrader_steps import NotebookReleaser
 
     releaser = NotebookReleaser()
     return {a.name: release_one(a, Path(out), Path(autograder) if autograder else None, releaser)
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if not names:
         print(f"error: {display(args.source)}: no */{MANIFEST_NAME} found", file=sys.stderr)
         return 1
-    from coursekit.release.notebooks import NotebookReleaser
+    from coursekit.release.nbgrader_steps import NotebookReleaser
 
     releaser = NotebookReleaser()
     failed = []

@@ -24,11 +24,12 @@ from coursekit.release import ReleaseError
 from coursekit.release.archive import write_zip
 from coursekit.release.leakcheck import LeakChecker
 from coursekit.release.markers import mentions_marker
-from coursekit.release.notebooks import NotebookReleaser, notebook_bytes, read_notebook
+from coursekit.release.nbgrader_steps import NotebookReleaser, notebook_bytes, read_notebook
 from coursekit.release.strip import strip_solutions
 
 COLLECT_SCRIPT = "collect_submission.py"
-KITFILES = Path(__file__).parent / "kitfiles"
+# What students run (collection, environment and self checks): shipped into every kit.
+KITFILES = Path(__file__).resolve().parents[1] / "student_kit"
 SETUP_GRADE_ID = "setup"
 REPO = Path(__file__).resolve().parents[2]
 # The Python the kit is built and tested with, which is also the graders' (setup.sh).
@@ -103,7 +104,7 @@ def stub_names(source: str, student: str) -> list[str]:
 
 def render_collect_script(a: Assignment, stubs: dict[str, list[str]]) -> bytes:
     """collect_submission.py with this assignment's submission list filled in."""
-    template = (Path(__file__).parent / COLLECT_SCRIPT).read_text(encoding="utf-8")
+    template = (KITFILES / COLLECT_SCRIPT).read_text(encoding="utf-8")
     spec = {"assignment": a.name, "files": list(a.submission_files),
             "stubs": {k: v for k, v in sorted(stubs.items()) if k in a.submission_files},
             "max_file_mb": a.max_file_mb}

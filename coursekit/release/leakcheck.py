@@ -86,7 +86,7 @@ class LeakChecker:
         self.add([(f"{relpath}:{n}", line) for n, line in secret], public)
 
     def add_notebook(self, relpath: str, nb) -> None:
-        from coursekit.release.notebooks import region_lines
+        from coursekit.release.nbgrader_steps import region_lines
         self.add(*region_lines(nb, relpath))
 
     def scan(self, lines: Iterator[tuple[str, str]]) -> list[Leak]:

@@ -19,7 +19,7 @@ from coursekit.manifest import Assignment
 from coursekit.release import ReleaseError
 from coursekit.release.archive import write_zip
 from coursekit.release.kit import data_files, transform_files, write_tree
-from coursekit.release.notebooks import NotebookReleaser
+from coursekit.release.nbgrader_steps import NotebookReleaser
 
 
 @dataclass

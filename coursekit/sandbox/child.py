@@ -99,7 +99,7 @@ def main() -> None:
     sys.dont_write_bytecode = True
 
     from coursekit.sandbox import codec
-    from coursekit.sandbox.notebook_cells import load_notebook
+    from coursekit.sandbox.definition_cells import load_notebook
 
     requests = os.fdopen(config["request_fd"], "rb", buffering=1 << 16)
     replies = os.fdopen(config["reply_fd"], "wb", buffering=0)

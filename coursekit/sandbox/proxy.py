@@ -31,7 +31,7 @@ from coursekit.sandbox.errors import (
     StudentTimeout,
 )
 
-RUNTIME_FILES = ("codec.py", "child.py", "notebook_cells.py", "errors.py", "jail.py")
+RUNTIME_FILES = ("codec.py", "child.py", "definition_cells.py", "errors.py", "jail.py")
 
 
 IMPORT_HANG_SECONDS = 10

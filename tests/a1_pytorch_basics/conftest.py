@@ -8,7 +8,7 @@ import pytest
 
 from a1_kit import A, CHECKPOINTS, DATA, NOTEBOOK_ENV, SOURCE, have_mnist, write_checkpoint
 from coursekit.manifest import load_assignment
-from coursekit.notebooks import run_notebook
+from coursekit.notebook_runner import run_notebook
 from coursekit.testing import mutate_cell
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from a1_kit import A, NOTEBOOK_ENV, SOURCE
 from coursekit.manifest import load_assignment
-from coursekit.notebooks import run_notebook
+from coursekit.notebook_runner import run_notebook
 
 
 def _stdout(nb) -> str:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from coursekit.notebooks import run_notebook
+from coursekit.notebook_runner import run_notebook
 
 A = "a2_neural_nets"
 NOTEBOOK = "ConvolutionalNetworks.ipynb"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from coursekit.manifest import load_assignment
-from coursekit.notebooks import run_notebook
+from coursekit.notebook_runner import run_notebook
 
 A = "a2_neural_nets"
 SOURCE = Path(__file__).resolve().parents[2] / "source" / A

@@ -16,7 +16,7 @@ A = "a2_neural_nets"
 REPO = Path(__file__).resolve().parents[2]
 RUN = """
 import json, resource, sys
-from coursekit.grade.local import grade_submission
+from coursekit.local_grading.local import grade_submission
 result = grade_submission(sys.argv[1], sys.argv[2], only=tuple(sys.argv[4].split(",")),
                           autograder_zip=sys.argv[3])
 print(json.dumps({"results": result.results,

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from coursekit.notebooks import run_notebook
+from coursekit.notebook_runner import run_notebook
 
 A = "a2_neural_nets"
 # see test_fc_notebook.py

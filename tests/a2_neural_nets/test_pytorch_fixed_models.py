@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit.sandbox.notebook_cells import load_notebook
+from coursekit.sandbox.definition_cells import load_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "autograder" / "a2_neural_nets"))

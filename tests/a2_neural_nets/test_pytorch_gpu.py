@@ -33,7 +33,7 @@ def load_reference():
     os.environ.setdefault("COURSEKIT_DATA", str(REPO / "datasets" / "cache"))
     if str(SOURCE) not in sys.path:
         sys.path.insert(0, str(SOURCE))
-    from coursekit.sandbox.notebook_cells import load_notebook
+    from coursekit.sandbox.definition_cells import load_notebook
     nb = load_notebook(str(NOTEBOOK))
     errors = nb.__coursekit_cell_errors__
     assert not errors, errors

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from coursekit.manifest import load_assignment
-from coursekit.notebooks import run_notebook
-from coursekit.sandbox.notebook_cells import load_notebook
+from coursekit.notebook_runner import run_notebook
+from coursekit.sandbox.definition_cells import load_notebook
 from coursekit.testing import mutate_cell
 
 A = "a2_neural_nets"

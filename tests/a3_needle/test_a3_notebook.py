@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from coursekit.notebooks import NotebookError, run_notebook
+from coursekit.notebook_runner import NotebookError, run_notebook
 
 A = "a3_needle"
 QUICK = dict(EPOCHS=2, TRAIN_EXAMPLES=3000, RUN_SLOW_CHECKS=False)

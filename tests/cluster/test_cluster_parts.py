@@ -17,7 +17,7 @@ from coursekit.cluster.plan import (HARNESS_MB, Options, list_submissions, read_
                                     run_key, task_resources)
 from coursekit.cluster.store import ResultsFolder, csv_row, write_csv
 from coursekit.cluster.task import pack, unpack
-from coursekit.grade.local import GradeResult
+from coursekit.local_grading.local import GradeResult
 
 MANIFEST = '''
 [assignment]
@@ -144,7 +144,7 @@ def test_results_folder_marks_finished_gradings_only(tmp_path):
 
 
 def test_csv_matches_the_local_batch_format(tmp_path):
-    """The row and header rules of coursekit.grade.command's batch CSV."""
+    """The row and header rules of coursekit.local_grading.command's batch CSV."""
     result = GradeResult(DOC, 1.0, "")
     rows = [csv_row("alice", result, ""), csv_row("bob.zip", None, "RuntimeError: boom")]
     path = tmp_path / "scores.csv"

@@ -87,7 +87,7 @@ from pathlib import Path
 from coursekit.cluster.driver import grade_on_cluster
 from coursekit.cluster.localcluster import start_local_cluster
 from coursekit.cluster.plan import Options
-from coursekit.grade.local import default_zip
+from coursekit.local_grading.local import default_zip
 
 assignment, ref, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 folder = out / "cluster-submissions"

@@ -54,7 +54,7 @@ def uploads(build, tmp_path_factory):
     checkpoints --ci` makes them), trained in a copy of the solutions folder unless the
     shared build already holds them.
     """
-    from coursekit.release.checkpoints import train
+    from coursekit.checkpoints import train
 
     out = tmp_path_factory.mktemp("uploads")
     found = {}

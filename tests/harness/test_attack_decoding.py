@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursekit.grade.command import print_summary
+from coursekit.local_grading.command import print_summary
 from coursekit.grading.results import build_results, write_atomic
 from coursekit.sandbox import codec
 
@@ -112,7 +112,7 @@ def test_an_oversized_honest_reply_gets_a_clear_message(grade_demo, demo):
 
 MEASURE = '''
 import json, resource, sys
-from coursekit.grade.local import grade_submission
+from coursekit.local_grading.local import grade_submission
 r = grade_submission("demo", sys.argv[1], autograder_zip=sys.argv[2], timeout=300)
 print(json.dumps({"score": r.score, "add": r.test("test_add")["output"],
                   "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.grade import command
+from coursekit.local_grading import command
 from coursekit.manifest import load_assignment
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ def demo_source(tmp_path):
 @pytest.fixture(scope="session")
 def releaser():
     """nbgrader's preprocessors, set up once for the whole session (slow import)."""
-    from coursekit.release.notebooks import NotebookReleaser
+    from coursekit.release.nbgrader_steps import NotebookReleaser
     return NotebookReleaser()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.cli import main
-from coursekit.grade import grade_submission
+from coursekit.local_grading import grade_submission
 from coursekit.manifest import load_assignment
 from coursekit.release.command import release_all
 from coursekit.testing import coverage_problems, graders_in, load_runs, run_problems

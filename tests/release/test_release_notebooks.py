@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from coursekit.release import ReleaseError
-from coursekit.release.notebooks import notebook_bytes, read_notebook
+from coursekit.release.nbgrader_steps import notebook_bytes, read_notebook
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,15 @@
-"""coursekit.notebooks.run_notebook and `coursekit checkpoints` (real kernels: slow)."""
+"""coursekit.notebook_runner.run_notebook and `coursekit checkpoints` (real kernels: slow)."""
 
 import json
 
 import pytest
 
 from coursekit.manifest import load_assignment
-from coursekit.notebooks import NotebookError, inject_parameters, run_notebook
+from coursekit.notebook_runner import NotebookError, inject_parameters, run_notebook
 from coursekit.release import ReleaseError
-from coursekit.release.checkpoints import train
+from coursekit.checkpoints import train
 from coursekit.release.command import release_all
-from coursekit.release.notebooks import read_notebook
+from coursekit.release.nbgrader_steps import read_notebook
 
 
 def stdout_of(nb):

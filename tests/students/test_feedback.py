@@ -8,12 +8,12 @@ import re
 import textwrap
 from pathlib import Path
 
-from coursekit.grade.command import lost_reason, print_summary
-from coursekit.grade.local import GradeResult
+from coursekit.local_grading.command import lost_reason, print_summary
+from coursekit.local_grading.local import GradeResult
 from coursekit.grading.submission import prepare_workspace
 from coursekit.manifest import load_assignment
 from coursekit.sandbox.errors import StudentError
-from coursekit.sandbox.notebook_cells import load_notebook
+from coursekit.sandbox.definition_cells import load_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 

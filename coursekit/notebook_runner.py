@@ -84,7 +84,7 @@ def inject_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any],
                             "tag exactly one", notebook=name)
     index = where[0]
     known = _assigned_names(nb.cells[index].source)
-    lines = ["# Parameters injected by coursekit.notebooks.run_notebook"]
+    lines = ["# Parameters injected by coursekit.notebook_runner.run_notebook"]
     for key, value in parameters.items():
         if not str(key).isidentifier():
             raise NotebookError(f"{name}: parameter name {key!r} is not an identifier",

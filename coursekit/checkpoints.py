@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from coursekit.manifest import Assignment, ManifestError
-from coursekit.notebooks import NotebookError, run_notebook
+from coursekit.notebook_runner import NotebookError, run_notebook
 from coursekit.release import ReleaseError
 from coursekit.release.command import REPO, load_selected
 from coursekit.release.kit import display

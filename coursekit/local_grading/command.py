@@ -13,7 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
-from coursekit.grade.local import GradeResult, default_zip, grade_submission
+from coursekit.local_grading.local import GradeResult, default_zip, grade_submission
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

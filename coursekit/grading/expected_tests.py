@@ -2,7 +2,7 @@
 
 Run at build time in a process of its own, since it imports the graders:
 
-    python -m coursekit.grading.collect GRADERS_DIR ASSIGNMENT_TOML   (prints JSON)
+    python -m coursekit.grading.expected_tests GRADERS_DIR ASSIGNMENT_TOML   (prints JSON)
 """
 
 from __future__ import annotations
