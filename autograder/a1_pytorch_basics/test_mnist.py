@@ -23,9 +23,9 @@ import torch.nn.functional as F
 
 from a1_support import MNIST, require
 from coursekit.data.loaders import load_mnist
-from coursekit.grading import flag, leaderboard, number, partial_credit, question, weight
+from coursekit.grading import leaderboard, number, partial_credit, question, weight
 from coursekit.grading.checks import accuracy, check_array
-from coursekit.grading.heldout import Perturbation, lookup_suspected, measure, perturb, secret_rng
+from coursekit.grading.heldout import Perturbation, measure, perturb, refuse_lookup, secret_rng
 from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import StudentError
 
@@ -224,12 +224,7 @@ def test_cnn_checkpoint_accuracy(student, data_dir, set_score=None, set_leaderbo
         raise AssertionError(f"{CNN_CHECKPOINT} does not fit ConvNet() (the grader builds it with no "
                              f"arguments):\n{exc.message}") from None
     m = _cnn_measurement(student, net, data_dir)
-    reason = lookup_suspected(m, CNN_MARGIN)
-    if reason is not None:
-        set_score(0)
-        flag("integrity", f"ConvNet: {reason}")
-        raise AssertionError(f"ConvNet: {reason}. Score: 0 of 15 points; the course staff can see "
-                             "this message.")
+    refuse_lookup(m, CNN_MARGIN, "ConvNet", 15, set_score)
     acc = m.plain
     points = _score(acc, 0.99, 0.95, 15)
     set_score(points)

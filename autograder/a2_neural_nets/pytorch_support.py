@@ -45,9 +45,8 @@ import torch
 import torch.nn.functional as F
 
 from coursekit.data.loaders import load_cifar10_batch
-from coursekit.grading import flag
 from coursekit.grading.checks import accuracy, as_numeric_array
-from coursekit.grading.heldout import (Measurement, Perturbation, lookup_suspected, measure, perturb,
+from coursekit.grading.heldout import (Measurement, Perturbation, measure, perturb, refuse_lookup,
                                       secret_rng)
 from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import SandboxFailure, StudentError
@@ -589,12 +588,7 @@ def grade_training(student, data_dir, retrain: bool, key: str, points: float, se
             use_device(student, nb)
             model = challenge_from_checkpoint(student, nb, training)
         m = challenge_measurement(student, model, data_dir)
-        reason = lookup_suspected(m, CHALLENGE_MARGIN)
-        if reason is not None:
-            set_score(0)
-            flag("integrity", f"{training.what}: {reason}")
-            raise AssertionError(f"{training.what}: {reason}. Score: 0 of {points} points; the "
-                                 "course staff can see this message.")
+        refuse_lookup(m, CHALLENGE_MARGIN, training.what, points, set_score)
         acc = m.plain
     else:
         if retrain:

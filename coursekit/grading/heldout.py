@@ -143,3 +143,20 @@ def lookup_suspected(m: Measurement, margin: float) -> str | None:
     return (f"the model scores {m.describe()}: a drop of {100 * m.drop:.1f} points, where honest "
             f"models lose at most {100 * margin:.0f}. Its answers depend on finding the exact public "
             "test images, not on what they show, so its accuracy does not count")
+
+
+def refuse_lookup(m: Measurement, margin: float, what: str, points: float, set_score) -> None:
+    """Score 0, raise an integrity flag and fail the test when `m` looks like a lookup.
+
+    `set_score` is the test's partial-credit setter; `what` names the model for the
+    student and the staff.
+    """
+    reason = lookup_suspected(m, margin)
+    if reason is None:
+        return
+    from coursekit.grading import flag
+
+    set_score(0)
+    flag("integrity", f"{what}: {reason}")
+    raise AssertionError(f"{what}: {reason}. Score: 0 of {points:g} points; the course staff can "
+                         "see this message.")
