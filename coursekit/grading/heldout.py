@@ -113,27 +113,40 @@ def perturb(pixels: np.ndarray, spec: Perturbation, rng: np.random.Generator,
     return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
-def measure(scores_of, plain: np.ndarray, perturbed: np.ndarray, subset: np.ndarray,
-            labels: np.ndarray, rng: np.random.Generator, batch: int) -> Measurement:
+def _rows(source, idx: np.ndarray) -> np.ndarray:
+    return np.asarray(source(idx) if callable(source) else source[idx])
+
+
+def measure(scores_of, plain, perturbed, subset: np.ndarray, labels: np.ndarray,
+            rng: np.random.Generator, batch: int) -> Measurement:
     """Accuracies of `scores_of` on plain images and on perturbed copies of some of them.
 
-    scores_of(x) -> (len(x), K) scores, for model inputs x (a slice of the arrays given);
-    plain: inputs (N, ...); perturbed: inputs (M, ...), perturbed[i] a copy of
-    plain[subset[i]]; labels: (N,) ints. Both sets go through scores_of shuffled together,
-    in batches of `batch`, in an order drawn from `rng`.
+    scores_of(x) -> (len(x), K) scores, for model inputs x; labels: (N,) ints, one per
+    plain image; subset: (M,) indices into the plain images. plain: the N model inputs,
+    or a function giving the inputs of the plain images at an index array; perturbed: the
+    M inputs where perturbed[i] is a copy of plain[subset[i]], or such a function (then
+    only one batch of inputs is ever held in memory). Both sets go through scores_of
+    shuffled together, in batches of `batch`, in an order drawn from `rng`.
     """
-    everything = np.concatenate([plain, perturbed])
-    order = rng.permutation(len(everything))
-    predicted = np.empty(len(everything), dtype=np.int64)
+    labels = np.asarray(labels)
+    subset = np.asarray(subset)
+    n, m = len(labels), len(subset)
+    order = rng.permutation(n + m)
+    predicted = np.empty(n + m, dtype=np.int64)
     for start in range(0, len(order), batch):
         idx = order[start:start + batch]
-        scores = scores_of(np.ascontiguousarray(everything[idx]))
+        is_plain = idx < n
+        parts = [_rows(plain, idx[is_plain]), _rows(perturbed, idx[~is_plain] - n)]
+        stacked = np.concatenate([p for p in parts if len(p)])
+        # Back into the drawn order, so plain and perturbed images stay interleaved.
+        x = np.empty_like(stacked)
+        x[np.concatenate([np.flatnonzero(is_plain), np.flatnonzero(~is_plain)])] = stacked
+        scores = scores_of(np.ascontiguousarray(x))
         predicted[idx] = np.argmax(scores, axis=1)
-    labels = np.asarray(labels)
-    right = predicted[:len(plain)] == labels
-    right_perturbed = predicted[len(plain):] == labels[subset]
+    right = predicted[:n] == labels
+    right_perturbed = predicted[n:] == labels[subset]
     return Measurement(plain=float(right.mean()), plain_subset=float(right[subset].mean()),
-                       perturbed=float(right_perturbed.mean()), perturbed_count=len(subset))
+                       perturbed=float(right_perturbed.mean()), perturbed_count=m)
 
 
 def lookup_suspected(m: Measurement, margin: float) -> str | None:

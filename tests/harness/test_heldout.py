@@ -69,6 +69,38 @@ def test_measure_scores_plain_and_perturbed_images_apart():
     assert abs(m.drop - 1.0) < 1e-12
 
 
+def test_measure_with_inputs_made_a_batch_at_a_time():
+    """Given functions instead of arrays, measure asks only for one batch of inputs at a
+    time, gets the same accuracies, and still interleaves plain and perturbed images."""
+    n, classes = 40, 10
+    labels = np.arange(n) % classes
+    subset = np.array([1, 5, 7, 20, 33])
+    asked = []
+
+    def plain(idx):
+        asked.append(len(idx))
+        return np.stack([labels[idx].astype(np.float32), np.zeros(len(idx), np.float32)], axis=1)
+
+    def perturbed(j):
+        asked.append(len(j))
+        return np.stack([labels[subset[j]].astype(np.float32), np.ones(len(j), np.float32)], axis=1)
+
+    markers = []
+
+    def scores_of(x):
+        markers.append(x[:, 1].copy())
+        out = np.zeros((len(x), classes))
+        wrong = (x[:, 0].astype(int) + 1) % classes
+        out[np.arange(len(x)), np.where(x[:, 1] == 0, x[:, 0].astype(int), wrong)] = 1
+        return out
+
+    m = measure(scores_of, plain, perturbed, subset, labels, np.random.default_rng(6), batch=9)
+    assert m == Measurement(plain=1.0, plain_subset=1.0, perturbed=0.0, perturbed_count=5)
+    assert max(asked) <= 9 and sum(asked) == n + len(subset)
+    # Somewhere a perturbed image came before a plain one within a batch: not sorted by kind.
+    assert any((np.diff(b) < 0).any() for b in markers)
+
+
 def test_lookup_suspected_only_beyond_the_margin():
     honest = Measurement(plain=0.72, plain_subset=0.73, perturbed=0.69, perturbed_count=2500)
     lookup = Measurement(plain=1.0, plain_subset=1.0, perturbed=0.11, perturbed_count=2500)
