@@ -71,10 +71,18 @@ def uploads(build, tmp_path_factory):
     return found
 
 
+def _code_of(notebook: Path) -> bytes:
+    """The notebook's code cells: what training depends on (not its prose or outputs)."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c.get("cell_type") == "code"]
+    return json.dumps(code).encode()
+
+
 def _ci_checkpoints(a, work: Path, train) -> None:
     """Put the CI-sized checkpoints into work/solutions/<a>: kept from a1's own tests in
-    the shared build, else from the cache beside the wheels (keyed by the notebooks,
-    their parameters and torch's version), else trained now and cached."""
+    the shared build, else from the cache beside the wheels (keyed by the notebooks'
+    code cells, their parameters and torch's version), else trained now and cached."""
     from coursekit.gradescope.rehearse import CACHE
 
     folder = work / "solutions" / a.name
@@ -85,7 +93,7 @@ def _ci_checkpoints(a, work: Path, train) -> None:
     key = hashlib.sha256(torch.__version__.encode())
     for c in sorted(a.checkpoints, key=lambda c: c.file):
         key.update(json.dumps([c.file, c.notebook, c.ci_parameters], sort_keys=True).encode())
-        key.update((folder / c.notebook).read_bytes())
+        key.update(_code_of(folder / c.notebook))
     cached = CACHE / "ci-checkpoints" / f"{a.name}-{key.hexdigest()[:16]}"
     if not all((cached / c.file).is_file() for c in a.checkpoints):
         train(a, work, ci=True, timeout=1800, env={"OMP_NUM_THREADS": "1"})
