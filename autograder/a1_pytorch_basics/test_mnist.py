@@ -25,7 +25,7 @@ from a1_support import MNIST, require
 from coursekit.data.loaders import load_mnist
 from coursekit.grading import leaderboard, number, partial_credit, question, weight
 from coursekit.grading.checks import accuracy, check_array
-from coursekit.grading.heldout import Perturbation, measure, perturb, refuse_lookup, secret_rng
+from coursekit.grading.heldout import Perturbation, checked_scores, measure, perturb, refuse_lookup, secret_rng
 from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import StudentError
 
@@ -112,13 +112,7 @@ def _cnn_measurement(student, model, data_dir, rng=None):
     model.eval()
 
     def scores_of(batch):
-        out = model(student.tensor(batch, device=device))
-        if type(out) is not np.ndarray or out.shape != (len(batch), 10):
-            raise AssertionError(f"the model should return scores of shape ({len(batch)}, 10) for "
-                                 f"{len(batch)} images, got {getattr(out, 'shape', type(out).__name__)}")
-        if not np.all(np.isfinite(out)):
-            raise AssertionError("the model returned NaN or infinite scores")
-        return out
+        return checked_scores(model(student.tensor(batch, device=device)), len(batch))
 
     torch_in_child = student.module("torch")
     torch_in_child.set_grad_enabled(False)

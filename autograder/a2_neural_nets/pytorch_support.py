@@ -46,8 +46,8 @@ import torch.nn.functional as F
 
 from coursekit.data.loaders import load_cifar10_batch
 from coursekit.grading.checks import accuracy, as_numeric_array
-from coursekit.grading.heldout import (Measurement, Perturbation, measure, perturb, refuse_lookup,
-                                      secret_rng)
+from coursekit.grading.heldout import (Measurement, Perturbation, checked_scores, measure, perturb,
+                                      refuse_lookup, secret_rng)
 from coursekit.grading.safe_load import load_torch
 from coursekit.sandbox.errors import SandboxFailure, StudentError
 
@@ -573,13 +573,7 @@ def challenge_measurement(student, model, data_dir, rng=None) -> Measurement:
         return normalize(np.round(moved.transpose(0, 2, 3, 1) * 255.0))
 
     def scores_of(x):
-        out = model(tensor(student, x))
-        if type(out) is not np.ndarray or out.shape != (len(x), 10):
-            raise AssertionError(f"the model should return scores of shape ({len(x)}, 10) for "
-                                 f"{len(x)} images, got {getattr(out, 'shape', type(out).__name__)}")
-        if not np.all(np.isfinite(out)):
-            raise AssertionError("the model returned NaN or infinite scores")
-        return out
+        return checked_scores(model(tensor(student, x)), len(x))
 
     with no_grad(student):
         return measure(scores_of, plain, perturbed, subset, labels, rng, EVAL_BATCH)

@@ -113,6 +113,16 @@ def perturb(pixels: np.ndarray, spec: Perturbation, rng: np.random.Generator,
     return np.clip(x, 0.0, 1.0).astype(np.float32)
 
 
+def checked_scores(out, n: int, classes: int = 10) -> np.ndarray:
+    """A student model's scores for n images, refused unless a finite (n, classes) array."""
+    if type(out) is not np.ndarray or out.shape != (n, classes):
+        raise AssertionError(f"the model should return scores of shape ({n}, {classes}) for "
+                             f"{n} images, got {getattr(out, 'shape', type(out).__name__)}")
+    if not np.all(np.isfinite(out)):
+        raise AssertionError("the model returned NaN or infinite scores")
+    return out
+
+
 def _rows(source, idx: np.ndarray) -> np.ndarray:
     return np.asarray(source(idx) if callable(source) else source[idx])
 
